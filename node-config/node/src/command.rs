@@ -137,6 +137,7 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		},
 		None => {
+			ensure_rpc_port_free(&cli.run.rpc_params)?;
 			let runner = cli.create_runner(&cli.run)?;
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
@@ -154,4 +155,25 @@ pub fn run() -> sc_cli::Result<()> {
 			})
 		},
 	}
+}
+
+/// The RPC server silently moves to a random port when its port is taken, so clients
+/// would talk to whatever holds the port. Refuse to start instead, and say what to do.
+fn ensure_rpc_port_free(rpc: &sc_cli::RpcParams) -> sc_cli::Result<()> {
+	if !rpc.experimental_rpc_endpoint.is_empty() {
+		return Ok(());
+	}
+	let port = rpc.rpc_port.unwrap_or(9944);
+	let ip: std::net::IpAddr = if rpc.rpc_external || rpc.unsafe_rpc_external {
+		std::net::Ipv4Addr::UNSPECIFIED.into()
+	} else {
+		std::net::Ipv4Addr::LOCALHOST.into()
+	};
+	std::net::TcpListener::bind((ip, port)).map(drop).map_err(|e| {
+		sc_cli::Error::Input(format!(
+			"RPC port {port} on {ip} is not available ({e}). Another node, or another program, \
+			 is using it: stop it (`decentralml dev down` stops the dev stack) or choose another \
+			 port with --rpc-port <PORT>."
+		))
+	})
 }
