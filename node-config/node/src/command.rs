@@ -153,6 +153,7 @@ pub fn run() -> sc_cli::Result<()> {
 							.map_err(sc_cli::Error::Service),
 				}
 			})
+			.map_err(with_database_advice)
 		},
 	}
 }
@@ -176,4 +177,19 @@ fn ensure_rpc_port_free(rpc: &sc_cli::RpcParams) -> sc_cli::Result<()> {
 			 port with --rpc-port <PORT>."
 		))
 	})
+}
+
+/// A node that cannot open its database should say how to recover, not just fail.
+fn with_database_advice(err: sc_cli::Error) -> sc_cli::Error {
+	let text = err.to_string();
+	let lower = text.to_lowercase();
+	if ["database", "corrupt", "backend", "paritydb"].iter().any(|w| lower.contains(w)) {
+		sc_cli::Error::Input(format!(
+			"{text}\n\nThe chain database could not be opened; it may be corrupt or from another \
+			 chain. Remove it with `node-decentralml purge-chain` plus the same --dev/--chain and \
+			 --base-path flags you started with, then start again (the chain restarts from genesis)."
+		))
+	} else {
+		err
+	}
 }

@@ -1,0 +1,159 @@
+"""Start and stop a real node-decentralml for tests.
+
+Each node gets free ports and its own base path, so tests never touch a developer's
+running chain. The node is always stopped (SIGTERM, then SIGKILL) and, when it fails to
+come up, the error carries the tail of its log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_TIMEOUT_S = float(os.environ.get("DML_NODE_READY_TIMEOUT", "90"))
+
+
+def node_binary() -> Path:
+    """The node binary: $DML_NODE_BIN, else $CARGO_TARGET_DIR/debug/node-decentralml."""
+    explicit = os.environ.get("DML_NODE_BIN")
+    if explicit:
+        return Path(explicit)
+    target = os.environ.get(
+        "CARGO_TARGET_DIR", str(Path.home() / ".cache" / "decentralml" / "target")
+    )
+    return Path(target) / "debug" / "node-decentralml"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rpc_call(port: int, method: str, params: list | None = None, timeout: float = 5.0) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        reply = json.loads(resp.read())
+    if "error" in reply:
+        raise RuntimeError(f"{method} failed: {reply['error']}")
+    return reply["result"]
+
+
+class NodeStartError(RuntimeError):
+    """The node did not answer RPC in time; the message holds its log tail."""
+
+
+@dataclass
+class DevNode:
+    base_path: Path
+    extra_args: list[str] = field(default_factory=list)
+    rpc_port: int = field(default_factory=free_port)
+    p2p_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    ready_after_s: float = 0.0
+
+    @property
+    def log_path(self) -> Path:
+        return self.base_path / "node.log"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.rpc_port}"
+
+    def command(self) -> list[str]:
+        return [
+            str(node_binary()),
+            "--dev",
+            "--base-path",
+            str(self.base_path / "chain"),
+            "--rpc-port",
+            str(self.rpc_port),
+            "--listen-addr",
+            f"/ip4/127.0.0.1/tcp/{self.p2p_port}",
+            "--no-prometheus",
+            "--no-telemetry",
+            "--no-mdns",
+            *self.extra_args,
+        ]
+
+    def start(self, wait: bool = True) -> DevNode:
+        binary = node_binary()
+        if not binary.exists():
+            raise NodeStartError(
+                f"{binary} does not exist: build it with scripts/build-node "
+                "(or set DML_NODE_BIN)"
+            )
+        self.base_path.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise NodeStartError(
+                    f"node-decentralml exited with code {code} before its RPC came up.\n"
+                    f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
+                )
+            try:
+                rpc_call(self.rpc_port, "system_health", timeout=1.0)
+                self.ready_after_s = time.monotonic() - self.started_at
+                return
+            except (OSError, urllib.error.URLError, RuntimeError):
+                time.sleep(0.1)
+        self.stop()
+        raise NodeStartError(
+            f"node-decentralml did not answer RPC on port {self.rpc_port} within {timeout:.0f} s.\n"
+            f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> DevNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
