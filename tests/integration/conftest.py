@@ -1,4 +1,4 @@
-"""Fixtures that run a real node-decentralml."""
+"""Fixtures that run a real node-decentralml and a real Kubo (IPFS) daemon."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .devnode import DevNode, NodeStartError, node_binary
+from .kubo import KuboDaemon, KuboStartError, kubo_binary
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,34 @@ def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
 @pytest.fixture
 def node_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def kubo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboDaemon]:
+    """A real Kubo daemon on free 127.0.0.1 ports, offline, with its own repo."""
+    if kubo_binary() is None:
+        pytest.fail("Kubo missing: run scripts/setup-kubo first", pytrace=False)
+    daemon = KuboDaemon(repo=tmp_path_factory.mktemp("kubo") / "repo")
+    try:
+        daemon.start()
+    except KuboStartError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """On failure, attach the log tails of the daemons the test used."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        fixtures = getattr(item, "funcargs", {})
+        kubo_daemon = fixtures.get("kubo")
+        if isinstance(kubo_daemon, KuboDaemon):
+            report.sections.append(("kubo log (tail)", kubo_daemon.log_tail()))
+        node = fixtures.get("dev_node")
+        if isinstance(node, DevNode):
+            report.sections.append(("node-decentralml log (tail)", node.log_tail()))

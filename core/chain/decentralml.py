@@ -1,0 +1,512 @@
+"""Typed access to the DecentralMl pallet: calls, parameter builders and record decoding.
+
+The pallet evolves; everything here is composed from the runtime's metadata by name:
+a call the running runtime lacks raises :class:`UnknownCall` naming it, and optional
+arguments (licence, jurisdictions) are sent only when the runtime's call takes them.
+Parameter builders are pure functions (unit-tested without a node).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from substrateinterface import Keypair
+
+from ..errors import InputError, UnknownCall
+from ..types import (
+    Address,
+    AssetId,
+    Balance,
+    ContentRef,
+    FeeEstimate,
+    Model,
+    ModelId,
+    ProposalId,
+    Receipt,
+    TaskId,
+    decode_text,
+    enum_name,
+    from_hex,
+    to_hex,
+)
+from .client import ChainClient, _fee_veto_none
+
+PALLET = "DecentralMl"
+PERBILL = 1_000_000_000
+
+AGGREGATION_RULES = ("fedavg", "median", "trimmed:<percent>", "clip:<norm>")
+SAFETY_ACTIONS = ("Flag", "Suspend", "Reinstate", "Retire")
+CONVICTIONS = ("None", "Locked1x", "Locked2x", "Locked3x", "Locked4x", "Locked5x", "Locked6x")
+PARAMETERS = {
+    "aggregator_fee": ("AggregatorFee", "perbill"),
+    "non_submit_slash": ("NonSubmitSlash", "perbill"),
+    "aggregator_bond": ("AggregatorBond", "balance"),
+    "challenge_bond": ("ChallengeBond", "balance"),
+    "proposal_deposit": ("ProposalDeposit", "balance"),
+    "min_trainer_stake": ("MinTrainerStake", "balance"),
+    "voting_period": ("VotingPeriod", "blocks"),
+    "aggregation_period": ("AggregationPeriod", "blocks"),
+    "task_idle_timeout": ("TaskIdleTimeout", "blocks"),
+    "ratification_period": ("RatificationPeriod", "blocks"),
+    "standard_quorum": ("StandardQuorum", "perbill"),
+    "standard_approval": ("StandardApproval", "perbill"),
+    "safety_quorum": ("SafetyQuorum", "perbill"),
+    "safety_approval": ("SafetyApproval", "perbill"),
+}
+
+
+# ---- parameter builders (pure) ---------------------------------------------------------------
+def jurisdiction(code: str) -> str:
+    """An ISO 3166-1 alpha-2 code as the pallet's ``[u8; 2]``."""
+    code = code.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise InputError(f"invalid jurisdiction {code!r}: use an ISO 3166-1 alpha-2 code such as DE")
+    return to_hex(code.encode())
+
+
+def jurisdictions(codes: Sequence[str]) -> list[str]:
+    out = [jurisdiction(c) for c in codes]
+    if len(out) > 32:
+        raise InputError("at most 32 jurisdictions")
+    return out
+
+
+def perbill(fraction: float, what: str) -> int:
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError(f"{what} must be between 0 and 1, got {fraction}")
+    return round(fraction * PERBILL)
+
+
+def percent_perbill(text: str, what: str) -> int:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise InputError(f"{what} must be a percentage, got {text!r}") from None
+    return perbill(value / 100, what)
+
+
+def metrics(loss: float, accuracy: float) -> dict[str, int]:
+    if loss < 0:
+        raise InputError(f"loss cannot be negative, got {loss}")
+    return {"loss_micros": round(loss * 1_000_000), "accuracy": perbill(accuracy, "accuracy")}
+
+
+def licence(
+    spdx: str | None = None,
+    custom: ContentRef | None = None,
+    *,
+    commercial_use: bool = False,
+    attribution: bool = True,
+    share_alike: bool = False,
+) -> dict[str, Any]:
+    if (spdx is None) == (custom is None):
+        raise InputError("a licence is either an SPDX id or custom terms (a content reference)")
+    if spdx is not None:
+        if not re.fullmatch(r"[A-Za-z0-9.+-]{1,64}", spdx):
+            raise InputError(f"invalid SPDX licence id {spdx!r}")
+        terms: dict[str, Any] = {"Spdx": to_hex(spdx.encode())}
+    else:
+        assert custom is not None
+        terms = {"Custom": custom.to_chain()}
+    return {
+        "terms": terms,
+        "commercial_use": commercial_use,
+        "attribution": attribution,
+        "share_alike": share_alike,
+    }
+
+
+def aggregation_rule(text: str) -> Any:
+    """``fedavg``, ``median``, ``trimmed:10`` (percent trimmed), ``clip:1000000`` (norm bound)."""
+    lowered = text.strip().lower()
+    if lowered == "fedavg":
+        return "FedAvg"
+    if lowered in ("median", "coordinate-median"):
+        return "CoordinateMedian"
+    if lowered.startswith("trimmed:"):
+        return {"TrimmedMean": percent_perbill(lowered.split(":", 1)[1], "trimmed share")}
+    if lowered.startswith("clip:"):
+        bound = lowered.split(":", 1)[1]
+        if not bound.isdigit():
+            raise InputError(f"clip bound must be a whole number, got {bound!r}")
+        return {"NormClippedFedAvg": int(bound)}
+    raise InputError(f"unknown aggregation rule {text!r} (use {', '.join(AGGREGATION_RULES)})")
+
+
+def reward_asset(asset: AssetId | None) -> Any:
+    return "Native" if asset is None else {"Asset": asset}
+
+
+@dataclass(frozen=True)
+class TaskTerms:
+    """Terms of a training task (pallet ``TaskTerms``)."""
+
+    reward_per_round: Balance
+    total_rounds: int
+    min_trainers: int
+    max_trainers: int
+    trainer_stake: Balance
+    round_length: int
+    challenge_window: int
+    aggregation: str = "fedavg"
+    asset: AssetId | None = None
+    jurisdictions: tuple[str, ...] = ()
+
+    def to_chain(self) -> dict[str, Any]:
+        for name in ("total_rounds", "min_trainers", "max_trainers", "round_length"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"{name.replace('_', ' ')} must be positive")
+        if self.min_trainers > self.max_trainers:
+            raise InputError("min trainers cannot exceed max trainers")
+        return {
+            "asset": reward_asset(self.asset),
+            "reward_per_round": self.reward_per_round,
+            "total_rounds": self.total_rounds,
+            "min_trainers": self.min_trainers,
+            "max_trainers": self.max_trainers,
+            "trainer_stake": self.trainer_stake,
+            "round_length": self.round_length,
+            "challenge_window": self.challenge_window,
+            "aggregation": aggregation_rule(self.aggregation),
+            "jurisdictions": jurisdictions(self.jurisdictions),
+        }
+
+
+def proposal_kind(kind: str, **fields: Any) -> dict[str, Any]:
+    """Build a ``ProposalKind`` value. Kinds: approve-version, reject-version, licence,
+    jurisdictions, safety, resolve-challenge, parameter."""
+    if kind in ("approve-version", "reject-version"):
+        name = "ApproveVersion" if kind == "approve-version" else "RejectVersion"
+        return {name: {"model": int(fields["model"]), "version": int(fields["version"])}}
+    if kind == "licence":
+        return {"SetLicence": {"model": int(fields["model"]), "licence": fields["licence"]}}
+    if kind == "jurisdictions":
+        return {
+            "SetJurisdictions": {
+                "model": int(fields["model"]),
+                "jurisdictions": jurisdictions(fields["jurisdictions"]),
+            }
+        }
+    if kind == "safety":
+        action = str(fields["action"]).capitalize()
+        if action not in SAFETY_ACTIONS:
+            raise InputError(f"unknown safety action {fields['action']!r} (use {', '.join(SAFETY_ACTIONS)})")
+        return {"Safety": {"model": int(fields["model"]), "action": action}}
+    if kind == "resolve-challenge":
+        return {"ResolveChallenge": {"task": int(fields["task"]), "round": int(fields["round"])}}
+    if kind == "parameter":
+        key = str(fields["name"]).replace("-", "_")
+        if key not in PARAMETERS:
+            raise InputError(f"unknown parameter {fields['name']!r} (use {', '.join(PARAMETERS)})")
+        variant, unit = PARAMETERS[key]
+        raw = fields["value"]
+        if unit == "perbill":
+            value = percent_perbill(str(raw), key)
+        else:
+            if not str(raw).isdigit():
+                raise InputError(f"{key} must be a whole number, got {raw!r}")
+            value = int(raw)
+        return {"SetParameter": {variant: value}}
+    raise InputError(f"unknown proposal kind {kind!r}")
+
+
+def conviction(level: int | str) -> str:
+    if isinstance(level, str) and level in CONVICTIONS:
+        return level
+    try:
+        index = int(level)
+    except ValueError:
+        raise InputError(f"conviction must be 0-6, got {level!r}") from None
+    if not 0 <= index <= 6:
+        raise InputError(f"conviction must be 0-6, got {index}")
+    return CONVICTIONS[index]
+
+
+# ---- records -----------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """Decoded SCALE value -> JSON-friendly plain data (text for printable byte strings)."""
+    if isinstance(value, dict):
+        if set(value) == {"cid", "digest", "size"}:
+            return ContentRef.from_chain(value).to_json()
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _jurisdiction_codes(values: Any) -> list[str]:
+    out = []
+    for value in values or []:
+        try:
+            out.append(from_hex(value).decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            out.append(str(value))
+    return out
+
+
+def licence_text(value: Any) -> str:
+    if not isinstance(value, dict) or "terms" not in value:
+        return ""
+    terms = value["terms"]
+    kind = enum_name(terms)
+    if kind == "Spdx" and isinstance(terms, dict):
+        return decode_text(terms["Spdx"])
+    if kind == "Custom" and isinstance(terms, dict):
+        return "custom:" + ContentRef.from_chain(terms["Custom"]).cid
+    return kind
+
+
+_MODEL_FIELDS = {"owner", "name", "architecture", "initial_weights", "status", "deposit", "registered_at"}
+
+
+def decode_model(model_id: int, value: dict[str, Any]) -> Model:
+    extra = {k: _plain(v) for k, v in value.items() if k not in _MODEL_FIELDS}
+    if "jurisdictions" in value:
+        extra["jurisdictions"] = _jurisdiction_codes(value["jurisdictions"])
+    if "licence" in value:
+        extra["licence_terms"] = licence_text(value["licence"])
+    return Model(
+        id=model_id,
+        owner=str(value["owner"]),
+        name=decode_text(value["name"]),
+        architecture=ContentRef.from_chain(value["architecture"]),
+        initial_weights=ContentRef.from_chain(value["initial_weights"]),
+        status=enum_name(value["status"]),
+        deposit=int(value["deposit"]),
+        registered_at=int(value["registered_at"]),
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """A protocol record (task, round, proposal ...) keyed by its storage key(s).
+
+    ``fields`` is the decoded value as plain JSON data; the commonly shown fields have
+    accessors. Records stay generic because the pallet still grows.
+    """
+
+    kind: str
+    key: tuple[Any, ...]
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+    def status(self) -> str:
+        return enum_name(self.fields.get("status", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": list(self.key), **self.fields}
+
+
+def _key(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,)
+
+
+# ---- the pallet --------------------------------------------------------------------------------
+class DecentralMl:
+    """Calls and queries of the DecentralMl pallet over a :class:`ChainClient`."""
+
+    def __init__(self, client: ChainClient) -> None:
+        self.client = client
+
+    def _args(self, call: str) -> list[str]:
+        for item in self.client.calls(PALLET):
+            if item["name"] == call:
+                return [a["name"] for a in item["args"]]
+        raise UnknownCall(f"the runtime has no call {PALLET}.{call}")
+
+    def call(
+        self,
+        signer: Keypair,
+        call: str,
+        params: dict[str, Any],
+        *,
+        on_fee: Callable[[FeeEstimate], bool] = _fee_veto_none,
+    ) -> Receipt:
+        return self.client.submit(signer, PALLET, call, params, on_fee=on_fee)
+
+    # -- models
+    def register_model(
+        self,
+        signer: Keypair,
+        name: str,
+        architecture: ContentRef,
+        initial_weights: ContentRef,
+        *,
+        licence: dict[str, Any] | None = None,
+        jurisdictions: Sequence[str] = (),
+        on_fee: Callable[[FeeEstimate], bool] = _fee_veto_none,
+    ) -> tuple[ModelId, Receipt]:
+        if not name.strip():
+            raise InputError("a model needs a name")
+        params: dict[str, Any] = {
+            "name": to_hex(name.encode()),
+            "architecture": architecture.to_chain(),
+            "initial_weights": initial_weights.to_chain(),
+        }
+        takes = self._args("register_model")
+        if "licence" in takes:
+            if licence is None:
+                raise InputError("this runtime needs a licence for register_model (--licence SPDX)")
+            params["licence"] = licence
+        if "jurisdictions" in takes:
+            params["jurisdictions"] = globals()["jurisdictions"](jurisdictions)
+        receipt = self.call(signer, "register_model", params, on_fee=on_fee)
+        event = receipt.first(PALLET, "ModelRegistered")
+        return int(event.attributes["model_id"]), receipt
+
+    def retire_model(self, signer: Keypair, model_id: ModelId, **kw: Any) -> Receipt:
+        return self.call(signer, "retire_model", {"model_id": model_id}, **kw)
+
+    def model(self, model_id: ModelId) -> Model | None:
+        value = self.client.storage(PALLET, "Models", [model_id])
+        return None if value is None else decode_model(model_id, value)
+
+    def models(self) -> list[Model]:
+        entries = self.client.storage_entries(PALLET, "Models")
+        return sorted((decode_model(int(k), v) for k, v in entries), key=lambda m: m.id)
+
+    # -- trainers
+    def set_trainer_profile(self, signer: Keypair, code: str, **kw: Any) -> Receipt:
+        return self.call(signer, "set_trainer_profile", {"jurisdiction": jurisdiction(code)}, **kw)
+
+    def clear_trainer_profile(self, signer: Keypair, **kw: Any) -> Receipt:
+        return self.call(signer, "clear_trainer_profile", {}, **kw)
+
+    # -- tasks
+    def create_task(
+        self, signer: Keypair, model_id: ModelId, terms: TaskTerms, **kw: Any
+    ) -> tuple[TaskId, Receipt]:
+        receipt = self.call(
+            signer, "create_task", {"model_id": model_id, "terms": terms.to_chain()}, **kw
+        )
+        event = receipt.first(PALLET, "TaskCreated")
+        return int(event.attributes["task_id"]), receipt
+
+    def task_call(self, signer: Keypair, call: str, task_id: TaskId, **kw: Any) -> Receipt:
+        """cancel_task, expire_task, join_task, leave_task, bond_aggregator,
+        unbond_aggregator, start_round."""
+        return self.call(signer, call, {"task_id": task_id}, **kw)
+
+    def submit_update(
+        self,
+        signer: Keypair,
+        task_id: TaskId,
+        round_index: int,
+        update: ContentRef,
+        samples: int,
+        loss: float,
+        accuracy: float,
+        **kw: Any,
+    ) -> Receipt:
+        if samples <= 0:
+            raise InputError("an update needs a positive sample count")
+        params = {
+            "task_id": task_id,
+            "round": round_index,
+            "update": update.to_chain(),
+            "samples": samples,
+            "metrics": metrics(loss, accuracy),
+        }
+        return self.call(signer, "submit_update", params, **kw)
+
+    def submit_aggregate(
+        self,
+        signer: Keypair,
+        task_id: TaskId,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+        **kw: Any,
+    ) -> Receipt:
+        params = {
+            "task_id": task_id,
+            "round": round_index,
+            "weights": weights.to_chain(),
+            "included": list(included),
+            "metrics": metrics(loss, accuracy),
+        }
+        return self.call(signer, "submit_aggregate", params, **kw)
+
+    def challenge_aggregate(
+        self, signer: Keypair, task_id: TaskId, round_index: int, evidence: ContentRef, **kw: Any
+    ) -> Receipt:
+        params = {"task_id": task_id, "round": round_index, "evidence": evidence.to_chain()}
+        return self.call(signer, "challenge_aggregate", params, **kw)
+
+    def finalize_round(self, signer: Keypair, task_id: TaskId, round_index: int, **kw: Any) -> Receipt:
+        return self.call(signer, "finalize_round", {"task_id": task_id, "round": round_index}, **kw)
+
+    # -- governance
+    def submit_proposal(
+        self, signer: Keypair, kind: dict[str, Any], **kw: Any
+    ) -> tuple[ProposalId, Receipt]:
+        receipt = self.call(signer, "submit_proposal", {"kind": kind}, **kw)
+        event = receipt.first(PALLET, "ProposalSubmitted")
+        return int(event.attributes["proposal_id"]), receipt
+
+    def vote(
+        self,
+        signer: Keypair,
+        proposal_id: ProposalId,
+        aye: bool,
+        balance: Balance,
+        conviction_level: int | str = 0,
+        **kw: Any,
+    ) -> Receipt:
+        if balance <= 0:
+            raise InputError("a vote needs a positive balance")
+        params = {
+            "proposal_id": proposal_id,
+            "aye": aye,
+            "balance": balance,
+            "conviction": conviction(conviction_level),
+        }
+        return self.call(signer, "vote", params, **kw)
+
+    def close_proposal(self, signer: Keypair, proposal_id: ProposalId, **kw: Any) -> Receipt:
+        return self.call(signer, "close_proposal", {"proposal_id": proposal_id}, **kw)
+
+    def unlock(self, signer: Keypair, target: Address, **kw: Any) -> Receipt:
+        return self.call(signer, "unlock", {"target": target}, **kw)
+
+    # -- queries
+    def records(self, item: str, kind: str) -> list[Record]:
+        entries = self.client.storage_entries(PALLET, item)
+        out = [Record(kind, _key(k), _plain(v) if isinstance(v, dict) else {"value": _plain(v)})
+               for k, v in entries]
+        return sorted(out, key=lambda r: [str(x) for x in r.key])
+
+    def record(self, item: str, kind: str, keys: Sequence[Any]) -> Record | None:
+        value = self.client.storage(PALLET, item, list(keys))
+        if value is None:
+            return None
+        return Record(kind, tuple(keys), _plain(value) if isinstance(value, dict) else {"value": _plain(value)})
+
+    def tasks(self) -> list[Record]:
+        return self.records("Tasks", "task")
+
+    def task(self, task_id: TaskId) -> Record | None:
+        return self.record("Tasks", "task", [task_id])
+
+    def round(self, task_id: TaskId) -> Record | None:
+        return self.record("Rounds", "round", [task_id])
+
+    def proposals(self) -> list[Record]:
+        return self.records("Proposals", "proposal")
+
+    def proposal(self, proposal_id: ProposalId) -> Record | None:
+        return self.record("Proposals", "proposal", [proposal_id])
+
+    def params(self) -> dict[str, Any]:
+        value = self.client.storage(PALLET, "Params")
+        return _plain(value) if isinstance(value, dict) else {}

@@ -1,0 +1,524 @@
+"""Protocol commands: task, join, leave, round, stake, profile, propose, vote, close, challenge.
+
+Each maps to DecentralMl calls composed from the runtime's metadata; on a runtime that lacks
+a call the command fails with ``the runtime has no call DecentralMl.<name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from .output import pairs, table
+
+if TYPE_CHECKING:
+    from .context import Context
+
+__all__ = [
+    "challenge",
+    "close",
+    "join",
+    "leave",
+    "profile_clear",
+    "profile_set",
+    "propose",
+    "proposal_list",
+    "proposal_show",
+    "round_aggregate",
+    "round_finalize",
+    "round_show",
+    "round_start",
+    "round_submit",
+    "stake_bond",
+    "stake_show",
+    "stake_unbond",
+    "task_cancel",
+    "task_create",
+    "task_expire",
+    "task_list",
+    "task_show",
+    "unlock",
+    "vote",
+]
+
+
+def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
+    P = argparse.ArgumentParser  # noqa: N806
+
+    def group(name: str, help_: str) -> Any:
+        from . import _Parser
+
+        return sub.add_parser(name, help=help_).add_subparsers(
+            dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        )
+
+    # task
+    g = group("task", "training tasks")
+    cmd(g, "list", "task_list", "list tasks")
+    p: P = cmd(g, "show", "task_show", "show a task and its running round")
+    p.add_argument("id", type=int)
+    p = cmd(g, "create", "task_create", "create a task and escrow its reward pool")
+    p.add_argument("model", type=int, help="model id")
+    p.add_argument("--reward-per-round", required=True, help="reward per round (token units)")
+    p.add_argument("--rounds", type=int, required=True)
+    p.add_argument("--min-trainers", type=int, default=1)
+    p.add_argument("--max-trainers", type=int, default=10)
+    p.add_argument("--trainer-stake", default="0", help="stake each trainer bonds (token units)")
+    p.add_argument("--round-length", type=int, default=20, help="blocks")
+    p.add_argument("--challenge-window", type=int, default=5, help="blocks")
+    p.add_argument("--aggregation", default="fedavg", help="fedavg | median | trimmed:PCT | clip:NORM")
+    p.add_argument("--asset", type=int, help="reward in this asset (default: the native token)")
+    p.add_argument("--jurisdiction", action="append", metavar="CC")
+    p.add_argument("--planck", action="store_true", help="amounts are in the smallest unit")
+    signer(p)
+    for verb, help_ in (("cancel", "cancel one's task"), ("expire", "end an idle task")):
+        p = cmd(g, verb, f"task_{verb}", help_)
+        p.add_argument("id", type=int)
+        signer(p)
+
+    # join / leave
+    for verb, help_ in (("join", "join a task as a trainer (bonds its stake)"),
+                        ("leave", "leave a task (stake returned after the round)")):
+        p = cmd(sub, verb, verb, help_)
+        p.add_argument("task", type=int)
+        signer(p)
+
+    # trainer profile
+    g = group("profile", "trainer profile (jurisdiction)")
+    p = cmd(g, "set", "profile_set", "declare one's jurisdiction")
+    p.add_argument("jurisdiction", metavar="CC")
+    signer(p)
+    p = cmd(g, "clear", "profile_clear", "remove one's trainer profile")
+    signer(p)
+
+    # stake (aggregator bonds; holds are shown by `balance`)
+    g = group("stake", "aggregator bonds and held stakes")
+    p = cmd(g, "bond", "stake_bond", "bond as a task's aggregator")
+    p.add_argument("task", type=int)
+    signer(p)
+    p = cmd(g, "unbond", "stake_unbond", "release one's aggregator bond")
+    p.add_argument("task", type=int)
+    signer(p)
+    p = cmd(g, "show", "stake_show", "stakes, bonds and votes held from an account")
+    p.add_argument("account")
+
+    # round
+    g = group("round", "training rounds")
+    p = cmd(g, "show", "round_show", "the task's current round")
+    p.add_argument("task", type=int)
+    p = cmd(g, "start", "round_start", "open the task's next round")
+    p.add_argument("task", type=int)
+    signer(p)
+    p = cmd(g, "submit", "round_submit", "upload an update and submit it")
+    p.add_argument("task", type=int)
+    p.add_argument("round", type=int)
+    p.add_argument("--file", required=True)
+    p.add_argument("--samples", type=int, required=True)
+    p.add_argument("--loss", type=float, default=0.0)
+    p.add_argument("--accuracy", type=float, default=0.0)
+    signer(p)
+    p = cmd(g, "aggregate", "round_aggregate", "upload the aggregate and submit it")
+    p.add_argument("task", type=int)
+    p.add_argument("round", type=int)
+    p.add_argument("--file", required=True)
+    p.add_argument("--include", action="append", required=True, metavar="ACCOUNT")
+    p.add_argument("--loss", type=float, default=0.0)
+    p.add_argument("--accuracy", type=float, default=0.0)
+    signer(p)
+    p = cmd(g, "finalize", "round_finalize", "finalize a round (pays rewards)")
+    p.add_argument("task", type=int)
+    p.add_argument("round", type=int)
+    signer(p)
+
+    # challenge
+    p = cmd(sub, "challenge", "challenge", "challenge a round's aggregate with evidence")
+    p.add_argument("task", type=int)
+    p.add_argument("round", type=int)
+    p.add_argument("--evidence", required=True, metavar="FILE")
+    signer(p)
+
+    # proposals
+    g = group("propose", "governance proposals")
+    cmd(g, "list", "proposal_list", "list proposals")
+    p = cmd(g, "show", "proposal_show", "show a proposal")
+    p.add_argument("id", type=int)
+    kinds = {
+        "approve-version": ("model", "version"),
+        "reject-version": ("model", "version"),
+        "resolve-challenge": ("task", "round"),
+    }
+    for kind, fields in kinds.items():
+        p = cmd(g, kind, "propose", f"propose: {kind}")
+        for f in fields:
+            p.add_argument(f, type=int)
+        p.set_defaults(kind=kind)
+        signer(p)
+    p = cmd(g, "licence", "propose", "propose a model's new licence")
+    p.add_argument("model", type=int)
+    p.add_argument("--spdx", required=True)
+    p.add_argument("--commercial-use", action="store_true")
+    p.add_argument("--no-attribution", action="store_true")
+    p.add_argument("--share-alike", action="store_true")
+    p.set_defaults(kind="licence")
+    signer(p)
+    p = cmd(g, "jurisdictions", "propose", "propose a model's allowed jurisdictions")
+    p.add_argument("model", type=int)
+    p.add_argument("codes", nargs="*", metavar="CC")
+    p.set_defaults(kind="jurisdictions")
+    signer(p)
+    p = cmd(g, "safety", "propose", "propose a safety action on a model")
+    p.add_argument("model", type=int)
+    p.add_argument("action", choices=("flag", "suspend", "reinstate", "retire"))
+    p.set_defaults(kind="safety")
+    signer(p)
+    p = cmd(g, "parameter", "propose", "propose a protocol parameter change")
+    p.add_argument("name")
+    p.add_argument("value", help="perbill parameters as a percentage (e.g. 10), others whole numbers")
+    p.set_defaults(kind="parameter")
+    signer(p)
+
+    p = cmd(sub, "vote", "vote", "vote on a proposal with part of one's balance")
+    p.add_argument("proposal", type=int)
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument("--aye", action="store_true")
+    side.add_argument("--nay", action="store_true")
+    p.add_argument("--amount", required=True, help="balance to vote with (token units)")
+    p.add_argument("--conviction", default="0", help="0-6 (longer lock, more votes)")
+    p.add_argument("--planck", action="store_true")
+    signer(p)
+    p = cmd(sub, "close", "close", "close a proposal after its voting period (enacts it)")
+    p.add_argument("proposal", type=int)
+    signer(p)
+    p = cmd(sub, "unlock", "unlock", "release expired vote locks of an account")
+    p.add_argument("target")
+    signer(p)
+
+
+def _dml(ctx: Context) -> Any:
+    from ..chain.decentralml import DecentralMl
+
+    return DecentralMl(ctx.chain)
+
+
+def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any]:
+    from .commands import _send as send
+
+    return send(ctx, call, action, **summary)
+
+
+def _records(ctx: Context, records: list[Any], columns: list[tuple[str, str]], key: str) -> dict[str, Any]:
+    data = [r.to_json() for r in records]
+    if not ctx.json:
+        rows = []
+        for r in data:
+            row = {"id": r["key"][0] if len(r["key"]) == 1 else r["key"]}
+            for name, _ in columns:
+                if name != "id":
+                    value = r.get(name)
+                    row[name] = value if not isinstance(value, dict) or len(value) != 1 else next(iter(value))
+            rows.append(row)
+        table(rows, columns)
+    return {key: data}
+
+
+# ---- tasks -----------------------------------------------------------------------------------
+def task_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _records(
+        ctx, _dml(ctx).tasks(),
+        [("id", "ID"), ("model", "MODEL"), ("status", "STATUS"), ("pool", "POOL"),
+         ("next_round", "NEXT ROUND"), ("trainer_count", "TRAINERS"), ("sponsor", "SPONSOR")],
+        "tasks",
+    )
+
+
+def task_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    dml = _dml(ctx)
+    task = dml.task(args.id)
+    if task is None:
+        raise InputError(f"no task with id {args.id}")
+    current = dml.round(args.id)
+    data = {"task": task.to_json(), "round": None if current is None else current.to_json()}
+    if not ctx.json:
+        pairs(list(task.fields.items()))
+        if current is not None:
+            sys.stdout.write("current round:\n")
+            pairs([(f"  {k}", v) for k, v in current.fields.items()])
+    return data
+
+
+def _amount(ctx: Context, text: str, planck: bool, asset: int | None) -> int:
+    from ..types import parse_amount, parse_planck
+
+    if planck:
+        return parse_planck(text)
+    if asset is None:
+        return ctx.native_amount(text, False)
+    info = ctx.chain.asset(asset)
+    if info is None:
+        raise InputError(f"no asset with id {asset}")
+    return parse_amount(text, info.decimals)
+
+
+def task_create(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import TaskTerms
+
+    terms = TaskTerms(
+        reward_per_round=_amount(ctx, args.reward_per_round, args.planck, args.asset),
+        total_rounds=args.rounds,
+        min_trainers=args.min_trainers,
+        max_trainers=args.max_trainers,
+        trainer_stake=_amount(ctx, args.trainer_stake, args.planck, args.asset),
+        round_length=args.round_length,
+        challenge_window=args.challenge_window,
+        aggregation=args.aggregation,
+        asset=args.asset,
+        jurisdictions=tuple(args.jurisdiction or ()),
+    )
+    terms.to_chain()  # validate before unlocking the key
+    signer = ctx.signer()
+    dml = _dml(ctx)
+
+    def action(gate: Any) -> Any:
+        task_id, receipt = dml.create_task(signer, args.model, terms, on_fee=gate)
+        return {"task_id": task_id}, receipt
+
+    return _send(ctx, "DecentralMl.create_task", action, model_id=args.model)
+
+
+def _task_call(ctx: Context, call: str, task_id: int) -> dict[str, Any]:
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(
+        ctx, f"DecentralMl.{call}",
+        lambda gate: dml.task_call(signer, call, task_id, on_fee=gate), task_id=task_id,
+    )
+
+
+def task_cancel(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "cancel_task", args.id)
+
+
+def task_expire(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "expire_task", args.id)
+
+
+def join(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "join_task", args.task)
+
+
+def leave(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "leave_task", args.task)
+
+
+def stake_bond(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "bond_aggregator", args.task)
+
+
+def stake_unbond(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "unbond_aggregator", args.task)
+
+
+def round_start(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _task_call(ctx, "start_round", args.task)
+
+
+def stake_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..types import format_amount
+
+    address = ctx.address_of(args.account)
+    bal = ctx.chain.native_balance(address)
+    symbol, decimals = ctx.chain.token()
+    data = {
+        "address": address,
+        "holds": [{"reason": h.reason, "amount": str(h.amount)} for h in bal.holds],
+        "freezes": [{"reason": h.reason, "amount": str(h.amount)} for h in bal.freezes],
+        "locks": [{"id": lk.id, "amount": str(lk.amount), "reasons": lk.reasons} for lk in bal.locks],
+    }
+    if not ctx.json:
+        rows = [{"kind": "hold", "reason": h.reason, "amount": format_amount(h.amount, decimals, symbol)}
+                for h in bal.holds]
+        rows += [{"kind": "freeze", "reason": h.reason, "amount": format_amount(h.amount, decimals, symbol)}
+                 for h in bal.freezes]
+        rows += [{"kind": "lock", "reason": lk.id, "amount": format_amount(lk.amount, decimals, symbol)}
+                 for lk in bal.locks]
+        table(rows, [("kind", "KIND"), ("reason", "REASON"), ("amount", "AMOUNT")], empty="nothing held")
+    return data
+
+
+def profile_set(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import jurisdiction
+
+    jurisdiction(args.jurisdiction)
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(
+        ctx, "DecentralMl.set_trainer_profile",
+        lambda gate: dml.set_trainer_profile(signer, args.jurisdiction, on_fee=gate),
+        jurisdiction=args.jurisdiction.upper(),
+    )
+
+
+def profile_clear(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(ctx, "DecentralMl.clear_trainer_profile",
+                 lambda gate: dml.clear_trainer_profile(signer, on_fee=gate))
+
+
+# ---- rounds ------------------------------------------------------------------------------------
+def round_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    current = _dml(ctx).round(args.task)
+    if current is None:
+        raise InputError(f"task {args.task} has no round")
+    if not ctx.json:
+        pairs(list(current.fields.items()))
+    return current.to_json()
+
+
+def _upload(ctx: Context, file: str) -> Any:
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(f"{file} is not a readable file")
+    return ctx.store.add_file(path).ref
+
+
+def round_submit(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import metrics
+
+    metrics(args.loss, args.accuracy)
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    dml._args("submit_update")
+    ref = _upload(ctx, args.file)
+    result = _send(
+        ctx, "DecentralMl.submit_update",
+        lambda gate: dml.submit_update(
+            signer, args.task, args.round, ref, args.samples, args.loss, args.accuracy, on_fee=gate
+        ),
+        task_id=args.task, round=args.round,
+    )
+    result["update"] = ref.to_json()
+    return result
+
+
+def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import metrics
+
+    metrics(args.loss, args.accuracy)
+    included = [ctx.address_of(a) for a in args.include]
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    dml._args("submit_aggregate")
+    ref = _upload(ctx, args.file)
+    result = _send(
+        ctx, "DecentralMl.submit_aggregate",
+        lambda gate: dml.submit_aggregate(
+            signer, args.task, args.round, ref, included, args.loss, args.accuracy, on_fee=gate
+        ),
+        task_id=args.task, round=args.round,
+    )
+    result["weights"] = ref.to_json()
+    return result
+
+
+def round_finalize(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(
+        ctx, "DecentralMl.finalize_round",
+        lambda gate: dml.finalize_round(signer, args.task, args.round, on_fee=gate),
+        task_id=args.task, round=args.round,
+    )
+
+
+def challenge(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    dml._args("challenge_aggregate")
+    ref = _upload(ctx, args.evidence)
+    result = _send(
+        ctx, "DecentralMl.challenge_aggregate",
+        lambda gate: dml.challenge_aggregate(signer, args.task, args.round, ref, on_fee=gate),
+        task_id=args.task, round=args.round,
+    )
+    result["evidence"] = ref.to_json()
+    return result
+
+
+# ---- governance ----------------------------------------------------------------------------------
+def proposal_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _records(
+        ctx, _dml(ctx).proposals(),
+        [("id", "ID"), ("kind", "KIND"), ("status", "STATUS"), ("ends_at", "ENDS"),
+         ("tally", "TALLY"), ("proposer", "PROPOSER")],
+        "proposals",
+    )
+
+
+def proposal_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    found = _dml(ctx).proposal(args.id)
+    if found is None:
+        raise InputError(f"no proposal with id {args.id}")
+    if not ctx.json:
+        pairs(list(found.fields.items()))
+    return found.to_json()
+
+
+def propose(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import licence, proposal_kind
+
+    fields: dict[str, Any] = {k: getattr(args, k) for k in ("model", "version", "task", "round")
+                              if hasattr(args, k)}
+    if args.kind == "licence":
+        fields["licence"] = licence(
+            spdx=args.spdx, commercial_use=args.commercial_use,
+            attribution=not args.no_attribution, share_alike=args.share_alike,
+        )
+    elif args.kind == "jurisdictions":
+        fields["jurisdictions"] = args.codes
+    elif args.kind == "safety":
+        fields["action"] = args.action
+    elif args.kind == "parameter":
+        fields.update(name=args.name, value=args.value)
+    kind = proposal_kind(args.kind, **fields)
+    signer = ctx.signer()
+    dml = _dml(ctx)
+
+    def action(gate: Any) -> Any:
+        proposal_id, receipt = dml.submit_proposal(signer, kind, on_fee=gate)
+        return {"proposal_id": proposal_id}, receipt
+
+    return _send(ctx, "DecentralMl.submit_proposal", action, kind=args.kind)
+
+
+def vote(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..chain.decentralml import conviction
+
+    level = conviction(args.conviction)
+    amount = _amount(ctx, args.amount, args.planck, None)
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(
+        ctx, "DecentralMl.vote",
+        lambda gate: dml.vote(signer, args.proposal, bool(args.aye), amount, level, on_fee=gate),
+        proposal_id=args.proposal, aye=bool(args.aye), amount=str(amount), conviction=level,
+    )
+
+
+def close(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(ctx, "DecentralMl.close_proposal",
+                 lambda gate: dml.close_proposal(signer, args.proposal, on_fee=gate),
+                 proposal_id=args.proposal)
+
+
+def unlock(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    target = ctx.address_of(args.target)
+    signer = ctx.signer()
+    dml = _dml(ctx)
+    return _send(ctx, "DecentralMl.unlock", lambda gate: dml.unlock(signer, target, on_fee=gate),
+                 target=target)

@@ -1,0 +1,1 @@
+"""DecentralML console (Textual). Placeholder: the console is built in its own issue."""
