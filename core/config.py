@@ -38,7 +38,7 @@ from .errors import ConfigError
 DEFAULT_CHAIN_URL = "ws://127.0.0.1:9944"
 DEFAULT_IPFS_API = "http://127.0.0.1:5001"
 DEFAULT_ERA_PERIOD = 256
-SECRET_MASK = "********"
+SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of secrets
 
 
 def _xdg(var: str, fallback: str) -> Path:

@@ -45,7 +45,7 @@ class InvalidKeyFile(KeystoreError):
 
 
 class DevAccountRefused(KeystoreError):
-    """A well-known development key (//Alice ...) was requested on a chain that is not a dev chain."""
+    """A well-known dev key (//Alice ...) was requested on a chain that is not a dev chain."""
 
 
 class ChainError(DecentralMLError):
@@ -119,6 +119,6 @@ class TrainingError(DecentralMLError):
 
 
 class Cancelled(DecentralMLError):
-    """The caller declined after seeing the fee estimate (or asked for a dry run): nothing was sent."""
+    """The caller declined after the fee estimate (or asked for a dry run): nothing was sent."""
 
     kind = "cancelled"

@@ -107,7 +107,9 @@ def _decode_pjs(data: dict[str, Any], password: str, origin: str) -> tuple[bytes
     from substrateinterface.utils.encrypted_json import decode_pkcs8
 
     if data["encoding"].get("version") != "3":
-        raise InvalidKeyFile(f"{origin}: unsupported account file version {data['encoding'].get('version')!r}")
+        raise InvalidKeyFile(
+            f"{origin}: unsupported account file version {data['encoding'].get('version')!r}"
+        )
     try:
         raw = base64.b64decode(data["encoded"], validate=True)
     except ValueError:

@@ -45,7 +45,7 @@ def retry(
     *,
     what: str,
     transient: tuple[type[BaseException], ...],
-    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared default is safe
+    policy: RetryPolicy = RetryPolicy(),
     on_retry: Callable[[BaseException], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -65,9 +65,11 @@ def retry(
             if attempt >= len(delays):
                 log.warning("%s failed after %d tries: %s", what, attempt + 1, exc)
                 raise
-            delay = delays[attempt] * (0.75 + random.random() / 2)  # noqa: S311 - jitter
+            delay = delays[attempt] * (0.75 + random.random() / 2)
             if clock() - start + delay > policy.deadline_s:
-                log.warning("%s failed, deadline of %.0f s reached: %s", what, policy.deadline_s, exc)
+                log.warning(
+                    "%s failed, deadline of %.0f s reached: %s", what, policy.deadline_s, exc
+                )
                 raise
             attempt += 1
             log.info("%s failed (%s), retry %d in %.2f s", what, exc, attempt, delay)

@@ -55,7 +55,8 @@ def parse_amount(text: str, decimals: int = NATIVE_DECIMALS) -> Balance:
         raise InputError(
             f"malformed amount {text!r}: at most {decimals} digits after the decimal point"
         )
-    return int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")
+    scale: int = 10**decimals
+    return int(whole) * scale + int(frac.ljust(decimals, "0") or "0")
 
 
 def parse_planck(text: str) -> Balance:

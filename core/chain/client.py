@@ -81,7 +81,7 @@ INCLUSION_TIMEOUT_S = 120.0
 
 @dataclass(frozen=True)
 class CallSpec:
-    """One call to submit: pallet, call name and its parameters as substrate-interface takes them."""
+    """One call to submit: pallet, call name and parameters (as substrate-interface takes them)."""
 
     pallet: str
     call: str
@@ -97,7 +97,9 @@ class Chain(Protocol):
 
     def native_balance(self, address: Address) -> NativeBalance: ...
 
-    def models(self) -> list[Model]: ...
+    def storage(self, pallet: str, item: str, params: list[Any] | None = None) -> Any: ...
+
+    def storage_entries(self, pallet: str, item: str) -> list[tuple[Any, Any]]: ...
 
 
 class NonceManager:
@@ -162,7 +164,7 @@ class ChainClient:
             if self._substrate is not None:
                 try:
                     self._substrate.close()
-                except Exception:  # noqa: BLE001 - closing a dead socket may fail any way
+                except Exception:
                     log.debug("close failed", exc_info=True)
             self._substrate = None
 
@@ -172,7 +174,9 @@ class ChainClient:
                 return fn(self._connect())
 
         try:
-            return retry(attempt, what=what, transient=TRANSIENT, policy=self.policy, on_retry=self._drop)
+            return retry(
+                attempt, what=what, transient=TRANSIENT, policy=self.policy, on_retry=self._drop
+            )
         except TRANSIENT as exc:
             self._drop()
             raise NodeUnreachable(
@@ -295,7 +299,8 @@ class ChainClient:
             names = [c.name for c in (module.calls or [])]
             if call not in names:
                 raise UnknownCall(
-                    f"the runtime has no call {pallet}.{call} (its calls: {', '.join(names) or 'none'})"
+                    f"the runtime has no call {pallet}.{call} "
+                    f"(its calls: {', '.join(names) or 'none'})"
                 )
             spec = next(c for c in module.calls if c.name == call)
             expected = {a.name for a in spec.args}
@@ -345,7 +350,9 @@ class ChainClient:
                 error = reply["error"]
                 text = f"{error.get('message', '')} {error.get('data', '')}".strip()
                 if "already imported" in text.lower():
-                    return "0x" + hashlib.blake2b(bytes.fromhex(data[2:]), digest_size=32).hexdigest()
+                    return (
+                        "0x" + hashlib.blake2b(bytes.fromhex(data[2:]), digest_size=32).hexdigest()
+                    )
                 raise SubmissionRejected(f"the node refused the extrinsic: {text}")
             return str(reply["result"])
 
@@ -481,7 +488,10 @@ class ChainClient:
                     event["module_id"], event["event_id"], event["attributes"], block_number, index
                 )
                 events.append(chain_event)
-                if chain_event.pallet == "TransactionPayment" and chain_event.name == "TransactionFeePaid":
+                if (
+                    chain_event.pallet == "TransactionPayment"
+                    and chain_event.name == "TransactionFeePaid"
+                ):
                     fee = int(chain_event.attributes["actual_fee"])
                 elif chain_event.pallet == "System" and chain_event.name == "ExtrinsicSuccess":
                     succeeded = True
@@ -494,8 +504,11 @@ class ChainClient:
                     )
             if not succeeded and error is None:
                 error = ExtrinsicFailed(
-                    "", "Unknown", "no ExtrinsicSuccess/ExtrinsicFailed event found",
-                    extrinsic_hash=xt_hash, block_hash=block_hash,
+                    "",
+                    "Unknown",
+                    "no ExtrinsicSuccess/ExtrinsicFailed event found",
+                    extrinsic_hash=xt_hash,
+                    block_hash=block_hash,
                 )
             receipt = Receipt(
                 xt_hash, block_hash, block_number, spec.pallet, spec.call, fee, tuple(events)
@@ -517,9 +530,7 @@ class ChainClient:
         _check_address(dest)
         _check_amount(amount)
         call = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
-        return self.submit(
-            signer, "Balances", call, {"dest": dest, "value": amount}, on_fee=on_fee
-        )
+        return self.submit(signer, "Balances", call, {"dest": dest, "value": amount}, on_fee=on_fee)
 
     # ---- typed calls: Assets ------------------------------------------------------------------
     def asset_create(
@@ -628,7 +639,9 @@ class ChainClient:
             if self.has_storage_unlocked(si, "Balances", "Locks"):
                 for lock in si.query("Balances", "Locks", [address]).value or []:
                     locks.append(
-                        Lock(decode_text(lock["id"]), int(lock["amount"]), enum_name(lock["reasons"]))
+                        Lock(
+                            decode_text(lock["id"]), int(lock["amount"]), enum_name(lock["reasons"])
+                        )
                     )
             return NativeBalance(
                 address=address,
@@ -705,7 +718,11 @@ class ChainClient:
         def on_header(obj: Any, _update: int, _sub: str) -> bool | None:
             nonlocal last
             header = obj["header"]
-            number = int(header["number"], 16) if isinstance(header["number"], str) else int(header["number"])
+            number = (
+                int(header["number"], 16)
+                if isinstance(header["number"], str)
+                else int(header["number"])
+            )
             if number <= last:
                 return None
             last = number
@@ -718,8 +735,13 @@ class ChainClient:
                 si = self._connect()
             si.subscribe_block_headers(on_header, finalized_only=finalized)
 
-        retry(subscribe, what="block subscription", transient=TRANSIENT,
-              policy=RetryPolicy(attempts=12, deadline_s=120.0), on_retry=self._drop)
+        retry(
+            subscribe,
+            what="block subscription",
+            transient=TRANSIENT,
+            policy=RetryPolicy(attempts=12, deadline_s=120.0),
+            on_retry=self._drop,
+        )
 
     def _substrate_hash(self, number: int) -> str:
         return str(self.rpc("chain_getBlockHash", [number]))
@@ -731,14 +753,13 @@ class ChainClient:
         pallets: Iterable[str] | None = None,
         finalized: bool = False,
     ) -> None:
-        """Call ``handler`` for each event of ``pallets`` (all if None) in new blocks, until True."""
+        """Call ``handler`` for each event of ``pallets`` (None: all) in new blocks until True."""
         wanted = set(pallets) if pallets else None
 
         def on_block(header: BlockHeader) -> bool:
             for event in self.events(header.hash, header.number):
-                if wanted is None or event.pallet in wanted:
-                    if handler(event):
-                        return True
+                if (wanted is None or event.pallet in wanted) and handler(event):
+                    return True
             return False
 
         self.watch_heads(on_block, finalized=finalized)

@@ -63,7 +63,9 @@ def jurisdiction(code: str) -> str:
     """An ISO 3166-1 alpha-2 code as the pallet's ``[u8; 2]``."""
     code = code.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise InputError(f"invalid jurisdiction {code!r}: use an ISO 3166-1 alpha-2 code such as DE")
+        raise InputError(
+            f"invalid jurisdiction {code!r}: use an ISO 3166-1 alpha-2 code such as DE"
+        )
     return to_hex(code.encode())
 
 
@@ -193,7 +195,9 @@ def proposal_kind(kind: str, **fields: Any) -> dict[str, Any]:
     if kind == "safety":
         action = str(fields["action"]).capitalize()
         if action not in SAFETY_ACTIONS:
-            raise InputError(f"unknown safety action {fields['action']!r} (use {', '.join(SAFETY_ACTIONS)})")
+            raise InputError(
+                f"unknown safety action {fields['action']!r} (use {', '.join(SAFETY_ACTIONS)})"
+            )
         return {"Safety": {"model": int(fields["model"]), "action": action}}
     if kind == "resolve-challenge":
         return {"ResolveChallenge": {"task": int(fields["task"]), "round": int(fields["round"])}}
@@ -259,7 +263,15 @@ def licence_text(value: Any) -> str:
     return kind
 
 
-_MODEL_FIELDS = {"owner", "name", "architecture", "initial_weights", "status", "deposit", "registered_at"}
+_MODEL_FIELDS = {
+    "owner",
+    "name",
+    "architecture",
+    "initial_weights",
+    "status",
+    "deposit",
+    "registered_at",
+}
 
 
 def decode_model(model_id: int, value: dict[str, Any]) -> Model:
@@ -443,7 +455,9 @@ class DecentralMl:
         params = {"task_id": task_id, "round": round_index, "evidence": evidence.to_chain()}
         return self.call(signer, "challenge_aggregate", params, **kw)
 
-    def finalize_round(self, signer: Keypair, task_id: TaskId, round_index: int, **kw: Any) -> Receipt:
+    def finalize_round(
+        self, signer: Keypair, task_id: TaskId, round_index: int, **kw: Any
+    ) -> Receipt:
         return self.call(signer, "finalize_round", {"task_id": task_id, "round": round_index}, **kw)
 
     # -- governance
@@ -482,15 +496,21 @@ class DecentralMl:
     # -- queries
     def records(self, item: str, kind: str) -> list[Record]:
         entries = self.client.storage_entries(PALLET, item)
-        out = [Record(kind, _key(k), _plain(v) if isinstance(v, dict) else {"value": _plain(v)})
-               for k, v in entries]
+        out = [
+            Record(kind, _key(k), _plain(v) if isinstance(v, dict) else {"value": _plain(v)})
+            for k, v in entries
+        ]
         return sorted(out, key=lambda r: [str(x) for x in r.key])
 
     def record(self, item: str, kind: str, keys: Sequence[Any]) -> Record | None:
         value = self.client.storage(PALLET, item, list(keys))
         if value is None:
             return None
-        return Record(kind, tuple(keys), _plain(value) if isinstance(value, dict) else {"value": _plain(value)})
+        return Record(
+            kind,
+            tuple(keys),
+            _plain(value) if isinstance(value, dict) else {"value": _plain(value)},
+        )
 
     def tasks(self) -> list[Record]:
         return self.records("Tasks", "task")
@@ -509,4 +529,5 @@ class DecentralMl:
 
     def params(self) -> dict[str, Any]:
         value = self.client.storage(PALLET, "Params")
-        return _plain(value) if isinstance(value, dict) else {}
+        plain: dict[str, Any] = _plain(value) if isinstance(value, dict) else {}
+        return plain

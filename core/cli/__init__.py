@@ -22,7 +22,17 @@ EXIT_DISPATCH = 4
 EXIT_INTEGRITY = 5
 EXIT_KEY = 6
 
-PROTOCOL_GROUPS = ("task", "join", "leave", "round", "propose", "vote", "close", "challenge", "stake")
+PROTOCOL_GROUPS = (
+    "task",
+    "join",
+    "leave",
+    "round",
+    "propose",
+    "vote",
+    "close",
+    "challenge",
+    "stake",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,13 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="DecentralML: federated learning governed on a Substrate chain.",
         epilog="Every command accepts --json for machine-readable output (docs/cli.md).",
     )
-    parser.add_argument("--config", metavar="FILE", help="config file (default: $DECENTRALML_CONFIG "
-                        "or ~/.config/decentralml/config.toml)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $DECENTRALML_CONFIG or ~/.config/decentralml/config.toml)",
+    )
     parser.add_argument("--url", metavar="WS_URL", help="node RPC endpoint (chain.url)")
     parser.add_argument("--ipfs-api", metavar="URL", help="Kubo RPC endpoint (ipfs.api_url)")
     parser.add_argument("--keystore", metavar="DIR", help="keystore directory (keys.keystore)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def cmd(
@@ -75,13 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     # config
     g = sub.add_parser("config", help="show the configuration").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     cmd(g, "show", "config_show", "show the effective configuration (secrets hidden)")
     cmd(g, "path", "config_path", "print the config file path")
 
     # chain
     g = sub.add_parser("chain", help="node, runtime and live views").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     cmd(g, "info", "chain_info", "chain name, type, runtime version and heads")
     p = cmd(g, "calls", "chain_calls", "list a pallet's calls from the runtime metadata")
     p.add_argument("pallet", nargs="?", default="DecentralMl")
@@ -93,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # account
     g = sub.add_parser("account", help="keystore accounts").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     p = cmd(g, "new", "account_new", "create an account; prints its mnemonic once")
     p.add_argument("name")
     p.add_argument("--password-file", metavar="FILE")
@@ -101,11 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="account name (default: the file's meta.name)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--json-file", metavar="FILE", help="Polkadot-JS account export")
-    src.add_argument("--mnemonic-file", metavar="FILE", help="file holding the mnemonic ('-': stdin)")
+    src.add_argument(
+        "--mnemonic-file", metavar="FILE", help="file holding the mnemonic ('-': stdin)"
+    )
     p.add_argument("--password-file", metavar="FILE")
     p = cmd(g, "export", "account_export", "write the account's Polkadot-JS JSON file")
     p.add_argument("account")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (mode 0600) instead of stdout")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write here (mode 0600) instead of stdout"
+    )
     p.add_argument("--password-file", metavar="FILE")
     cmd(g, "list", "account_list", "list keystore accounts")
     p = cmd(g, "show", "account_show", "show an account's address")
@@ -121,12 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dest", help="address, keystore account or dev key")
     p.add_argument("amount", help="amount in DML (e.g. 1.5), or planck with --planck")
     p.add_argument("--planck", action="store_true", help="AMOUNT is in the smallest unit")
-    p.add_argument("--allow-death", action="store_true", help="allow the sender's account to be reaped")
+    p.add_argument(
+        "--allow-death", action="store_true", help="allow the sender's account to be reaped"
+    )
     _signer(p)
 
     # asset
     g = sub.add_parser("asset", help="bring-your-own tokens (pallet-assets)").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     cmd(g, "list", "asset_list", "list assets")
     p = cmd(g, "show", "asset_show", "show an asset")
     p.add_argument("id", type=int)
@@ -140,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd(g, "mint", "asset_mint", "mint an asset to an account")
     p.add_argument("id", type=int)
     p.add_argument("dest")
-    p.add_argument("amount", help="amount in the asset's units (its decimals), or planck with --planck")
+    p.add_argument(
+        "amount", help="amount in the asset's units (its decimals), or planck with --planck"
+    )
     p.add_argument("--planck", action="store_true")
     _signer(p)
     p = cmd(g, "transfer", "asset_transfer", "transfer an asset")
@@ -155,12 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     # model
     g = sub.add_parser("model", help="model registry").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     cmd(g, "list", "model_list", "list registered models")
     p = cmd(g, "show", "model_show", "show a model")
     p.add_argument("id", type=int)
-    p = cmd(g, "register", "model_register",
-            "upload architecture and initial weights to IPFS, then register the model")
+    p = cmd(
+        g,
+        "register",
+        "model_register",
+        "upload architecture and initial weights to IPFS, then register the model",
+    )
     p.add_argument("--name", required=True)
     p.add_argument("--architecture", required=True, metavar="FILE")
     p.add_argument("--weights", required=True, metavar="FILE")
@@ -168,21 +200,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commercial-use", action="store_true", help="licence allows commercial use")
     p.add_argument("--no-attribution", action="store_true", help="licence needs no attribution")
     p.add_argument("--share-alike", action="store_true", help="licence is share-alike")
-    p.add_argument("--jurisdiction", action="append", metavar="CC",
-                   help="ISO 3166-1 alpha-2 code trainers may be in (repeatable; none: anywhere)")
-    p.add_argument("--extra", metavar="JSON", help="extra call arguments newer runtimes take (JSON object)")
+    p.add_argument(
+        "--jurisdiction",
+        action="append",
+        metavar="CC",
+        help="ISO 3166-1 alpha-2 code trainers may be in (repeatable; none: anywhere)",
+    )
+    p.add_argument(
+        "--extra", metavar="JSON", help="extra call arguments newer runtimes take (JSON object)"
+    )
     _signer(p)
     p = cmd(g, "retire", "model_retire", "retire a model one owns (releases its deposit)")
     p.add_argument("id", type=int)
     _signer(p)
-    p = cmd(g, "fetch", "model_fetch", "download a model's file from IPFS, verified against the chain")
+    p = cmd(
+        g, "fetch", "model_fetch", "download a model's file from IPFS, verified against the chain"
+    )
     p.add_argument("id", type=int)
     p.add_argument("--file", choices=("weights", "architecture"), default="weights")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
 
     # content
     g = sub.add_parser("content", help="IPFS content store (Kubo RPC)").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+    )
     p = cmd(g, "add", "content_add", "add a file; prints its content reference (CID, sha256, size)")
     p.add_argument("file")
     p.add_argument("--no-pin", action="store_true")
@@ -213,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _protocol(sub: argparse._SubParsersAction[_Parser], cmd: object) -> None:
-    """Protocol verbs; each maps to DecentralMl calls and fails clearly if the runtime lacks them."""
+    """Protocol verbs: each maps to DecentralMl calls and fails clearly if the runtime lacks one."""
     from .protocol import register_protocol_commands
 
     register_protocol_commands(sub, cmd, _signer)

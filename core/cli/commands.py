@@ -17,6 +17,7 @@ from ..types import format_amount
 from .output import pairs, table
 
 if TYPE_CHECKING:
+    from ..chain.decentralml import DecentralMl
     from ..types import Receipt
     from .context import Context
 
@@ -46,7 +47,11 @@ def _tx_result(ctx: Context, receipt: Receipt, gate: Any, **summary: Any) -> dic
 def _dry_run(ctx: Context, call: str, gate: Any) -> dict[str, Any]:
     estimate = gate.estimate.partial_fee if gate.estimate else None
     _say(ctx, "dry run: nothing was sent")
-    return {"dry_run": True, "call": call, "fee_estimate": None if estimate is None else str(estimate)}
+    return {
+        "dry_run": True,
+        "call": call,
+        "fee_estimate": None if estimate is None else str(estimate),
+    }
 
 
 def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any]:
@@ -66,7 +71,7 @@ def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any
     return _tx_result(ctx, receipt, gate, **summary)
 
 
-# ---- config ------------------------------------------------------------------------------------
+# ---- config --------------------------------------------------------------------------------------
 def config_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     data = ctx.config.redacted()
     if not ctx.json:
@@ -85,7 +90,7 @@ def config_path(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return {"path": str(path), "exists": path.exists()}
 
 
-# ---- chain -------------------------------------------------------------------------------------
+# ---- chain ---------------------------------------------------------------------------------------
 def chain_info(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     info = ctx.chain.info()
     info["url"] = ctx.config.redacted()["chain"]["url"]
@@ -121,7 +126,8 @@ def chain_watch(ctx: Context, args: argparse.Namespace) -> None:
     if args.events:
         ctx.chain.watch_events(
             lambda e: emit(
-                e.to_json(), f"#{e.block_number} {e.pallet}.{e.name} {json.dumps(e.attributes, default=str)}"
+                e.to_json(),
+                f"#{e.block_number} {e.pallet}.{e.name} {json.dumps(e.attributes, default=str)}",
             ),
             pallets=args.pallet,
             finalized=args.finalized,
@@ -133,7 +139,7 @@ def chain_watch(ctx: Context, args: argparse.Namespace) -> None:
     return None
 
 
-# ---- accounts ----------------------------------------------------------------------------------
+# ---- accounts ------------------------------------------------------------------------------------
 def account_new(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     store = ctx.keystore
     if store.exists(args.name):
@@ -242,7 +248,7 @@ def transfer(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-# ---- assets ------------------------------------------------------------------------------------------
+# ---- assets --------------------------------------------------------------------------------------
 def _asset_units(ctx: Context, asset_id: int, text: str, planck: bool) -> int:
     from ..types import parse_amount, parse_planck
 
@@ -259,8 +265,16 @@ def asset_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     if not ctx.json:
         table(
             assets,
-            [("id", "ID"), ("symbol", "SYMBOL"), ("name", "NAME"), ("decimals", "DEC"),
-             ("supply", "SUPPLY"), ("accounts", "ACCOUNTS"), ("status", "STATUS"), ("owner", "OWNER")],
+            [
+                ("id", "ID"),
+                ("symbol", "SYMBOL"),
+                ("name", "NAME"),
+                ("decimals", "DEC"),
+                ("supply", "SUPPLY"),
+                ("accounts", "ACCOUNTS"),
+                ("status", "STATUS"),
+                ("owner", "OWNER"),
+            ],
         )
     return {"assets": assets}
 
@@ -307,7 +321,9 @@ def asset_mint(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         ctx,
         "Assets.mint",
         lambda gate: ctx.chain.asset_mint(signer, args.id, dest, amount, on_fee=gate),
-        asset_id=args.id, to=dest, amount=str(amount),
+        asset_id=args.id,
+        to=dest,
+        amount=str(amount),
     )
 
 
@@ -344,8 +360,8 @@ def asset_balance(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return _asset_balance(ctx, args.id, ctx.address_of(args.account))
 
 
-# ---- models ------------------------------------------------------------------------------------------
-def _pallet(ctx: Context) -> Any:
+# ---- models --------------------------------------------------------------------------------------
+def _pallet(ctx: Context) -> DecentralMl:
     from ..chain.decentralml import DecentralMl
 
     return DecentralMl(ctx.chain)
@@ -355,11 +371,24 @@ def model_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     models = [m.to_json() for m in _pallet(ctx).models()]
     if not ctx.json:
         rows = [
-            {**m, "weights": m["initial_weights"]["cid"], "licence": m["extra"].get("licence_terms", "")}
+            {
+                **m,
+                "weights": m["initial_weights"]["cid"],
+                "licence": m["extra"].get("licence_terms", ""),
+            }
             for m in models
         ]
-        table(rows, [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("licence", "LICENCE"),
-                     ("owner", "OWNER"), ("weights", "INITIAL WEIGHTS")])
+        table(
+            rows,
+            [
+                ("id", "ID"),
+                ("name", "NAME"),
+                ("status", "STATUS"),
+                ("licence", "LICENCE"),
+                ("owner", "OWNER"),
+                ("weights", "INITIAL WEIGHTS"),
+            ],
+        )
     return {"models": models}
 
 
@@ -377,12 +406,16 @@ def model_register(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     from ..chain.decentralml import licence
 
     extra = _json_object(args.extra) if args.extra else {}
-    lic = licence(
-        spdx=args.licence,
-        commercial_use=args.commercial_use,
-        attribution=not args.no_attribution,
-        share_alike=args.share_alike,
-    ) if args.licence else None
+    lic = (
+        licence(
+            spdx=args.licence,
+            commercial_use=args.commercial_use,
+            attribution=not args.no_attribution,
+            share_alike=args.share_alike,
+        )
+        if args.licence
+        else None
+    )
     arch_path, weights_path = Path(args.architecture), Path(args.weights)
     for path in (arch_path, weights_path):
         if not path.is_file():
@@ -395,8 +428,13 @@ def model_register(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
     def action(gate: Any) -> Any:
         model_id, receipt = pallet.register_model(
-            signer, args.name, architecture, weights,
-            licence=lic or extra.get("licence"), jurisdictions=args.jurisdiction or (), on_fee=gate,
+            signer,
+            args.name,
+            architecture,
+            weights,
+            licence=lic or extra.get("licence"),
+            jurisdictions=args.jurisdiction or (),
+            on_fee=gate,
         )
         return {"model_id": model_id}, receipt
 
@@ -423,10 +461,16 @@ def model_fetch(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     ref = model.initial_weights if args.file == "weights" else model.architecture
     ctx.store.fetch_to(ref, Path(args.output))
     _say(ctx, f"wrote {args.output} ({ref.size} bytes, sha256 {ref.digest_hex} verified)")
-    return {"model_id": args.id, "file": args.file, "path": args.output, **ref.to_json(), "verified": True}
+    return {
+        "model_id": args.id,
+        "file": args.file,
+        "path": args.output,
+        **ref.to_json(),
+        "verified": True,
+    }
 
 
-# ---- content ------------------------------------------------------------------------------------------
+# ---- content -------------------------------------------------------------------------------------
 def content_add(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     stored = ctx.store.add_file(Path(args.file), pin=not args.no_pin)
     if not ctx.json:
@@ -459,7 +503,7 @@ def content_version(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return {"version": version, "api_url": ctx.config.redacted()["ipfs"]["api_url"]}
 
 
-# ---- generic ---------------------------------------------------------------------------------------------
+# ---- generic -------------------------------------------------------------------------------------
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..storage.kubo import KuboStore
     from ..types import FeeEstimate
 
-PASSWORD_ENV = "DECENTRALML_PASSWORD"
+PASSWORD_ENV = "DECENTRALML_PASSWORD"  # noqa: S105 - the variable name, not a password
 
 
 class Context:
@@ -64,7 +64,8 @@ class Context:
             from ..storage.kubo import KuboStore
 
             self._store = KuboStore(
-                self.config.ipfs, policy=RetryPolicy(attempts=3, initial_delay_s=0.25, deadline_s=4.0)
+                self.config.ipfs,
+                policy=RetryPolicy(attempts=3, initial_delay_s=0.25, deadline_s=4.0),
             )
         return self._store
 

@@ -15,6 +15,7 @@ from ..errors import InputError
 from .output import pairs, table
 
 if TYPE_CHECKING:
+    from ..chain.decentralml import DecentralMl
     from .context import Context
 
 __all__ = [
@@ -24,9 +25,9 @@ __all__ = [
     "leave",
     "profile_clear",
     "profile_set",
-    "propose",
     "proposal_list",
     "proposal_show",
+    "propose",
     "round_aggregate",
     "round_finalize",
     "round_show",
@@ -46,8 +47,6 @@ __all__ = [
 
 
 def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
-    P = argparse.ArgumentParser  # noqa: N806
-
     def group(name: str, help_: str) -> Any:
         from . import _Parser
 
@@ -58,7 +57,7 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     # task
     g = group("task", "training tasks")
     cmd(g, "list", "task_list", "list tasks")
-    p: P = cmd(g, "show", "task_show", "show a task and its running round")
+    p = cmd(g, "show", "task_show", "show a task and its running round")
     p.add_argument("id", type=int)
     p = cmd(g, "create", "task_create", "create a task and escrow its reward pool")
     p.add_argument("model", type=int, help="model id")
@@ -69,7 +68,9 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p.add_argument("--trainer-stake", default="0", help="stake each trainer bonds (token units)")
     p.add_argument("--round-length", type=int, default=20, help="blocks")
     p.add_argument("--challenge-window", type=int, default=5, help="blocks")
-    p.add_argument("--aggregation", default="fedavg", help="fedavg | median | trimmed:PCT | clip:NORM")
+    p.add_argument(
+        "--aggregation", default="fedavg", help="fedavg | median | trimmed:PCT | clip:NORM"
+    )
     p.add_argument("--asset", type=int, help="reward in this asset (default: the native token)")
     p.add_argument("--jurisdiction", action="append", metavar="CC")
     p.add_argument("--planck", action="store_true", help="amounts are in the smallest unit")
@@ -80,8 +81,10 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
         signer(p)
 
     # join / leave
-    for verb, help_ in (("join", "join a task as a trainer (bonds its stake)"),
-                        ("leave", "leave a task (stake returned after the round)")):
+    for verb, help_ in (
+        ("join", "join a task as a trainer (bonds its stake)"),
+        ("leave", "leave a task (stake returned after the round)"),
+    ):
         p = cmd(sub, verb, verb, help_)
         p.add_argument("task", type=int)
         signer(p)
@@ -176,7 +179,9 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     signer(p)
     p = cmd(g, "parameter", "propose", "propose a protocol parameter change")
     p.add_argument("name")
-    p.add_argument("value", help="perbill parameters as a percentage (e.g. 10), others whole numbers")
+    p.add_argument(
+        "value", help="perbill parameters as a percentage (e.g. 10), others whole numbers"
+    )
     p.set_defaults(kind="parameter")
     signer(p)
 
@@ -197,7 +202,7 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     signer(p)
 
 
-def _dml(ctx: Context) -> Any:
+def _dml(ctx: Context) -> DecentralMl:
     from ..chain.decentralml import DecentralMl
 
     return DecentralMl(ctx.chain)
@@ -209,7 +214,9 @@ def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any
     return send(ctx, call, action, **summary)
 
 
-def _records(ctx: Context, records: list[Any], columns: list[tuple[str, str]], key: str) -> dict[str, Any]:
+def _records(
+    ctx: Context, records: list[Any], columns: list[tuple[str, str]], key: str
+) -> dict[str, Any]:
     data = [r.to_json() for r in records]
     if not ctx.json:
         rows = []
@@ -218,7 +225,11 @@ def _records(ctx: Context, records: list[Any], columns: list[tuple[str, str]], k
             for name, _ in columns:
                 if name != "id":
                     value = r.get(name)
-                    row[name] = value if not isinstance(value, dict) or len(value) != 1 else next(iter(value))
+                    row[name] = (
+                        value
+                        if not isinstance(value, dict) or len(value) != 1
+                        else next(iter(value))
+                    )
             rows.append(row)
         table(rows, columns)
     return {key: data}
@@ -227,9 +238,17 @@ def _records(ctx: Context, records: list[Any], columns: list[tuple[str, str]], k
 # ---- tasks -----------------------------------------------------------------------------------
 def task_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return _records(
-        ctx, _dml(ctx).tasks(),
-        [("id", "ID"), ("model", "MODEL"), ("status", "STATUS"), ("pool", "POOL"),
-         ("next_round", "NEXT ROUND"), ("trainer_count", "TRAINERS"), ("sponsor", "SPONSOR")],
+        ctx,
+        _dml(ctx).tasks(),
+        [
+            ("id", "ID"),
+            ("model", "MODEL"),
+            ("status", "STATUS"),
+            ("pool", "POOL"),
+            ("next_round", "NEXT ROUND"),
+            ("trainer_count", "TRAINERS"),
+            ("sponsor", "SPONSOR"),
+        ],
         "tasks",
     )
 
@@ -292,8 +311,10 @@ def _task_call(ctx: Context, call: str, task_id: int) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
     return _send(
-        ctx, f"DecentralMl.{call}",
-        lambda gate: dml.task_call(signer, call, task_id, on_fee=gate), task_id=task_id,
+        ctx,
+        f"DecentralMl.{call}",
+        lambda gate: dml.task_call(signer, call, task_id, on_fee=gate),
+        task_id=task_id,
     )
 
 
@@ -335,16 +356,36 @@ def stake_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         "address": address,
         "holds": [{"reason": h.reason, "amount": str(h.amount)} for h in bal.holds],
         "freezes": [{"reason": h.reason, "amount": str(h.amount)} for h in bal.freezes],
-        "locks": [{"id": lk.id, "amount": str(lk.amount), "reasons": lk.reasons} for lk in bal.locks],
+        "locks": [
+            {"id": lk.id, "amount": str(lk.amount), "reasons": lk.reasons} for lk in bal.locks
+        ],
     }
     if not ctx.json:
-        rows = [{"kind": "hold", "reason": h.reason, "amount": format_amount(h.amount, decimals, symbol)}
-                for h in bal.holds]
-        rows += [{"kind": "freeze", "reason": h.reason, "amount": format_amount(h.amount, decimals, symbol)}
-                 for h in bal.freezes]
-        rows += [{"kind": "lock", "reason": lk.id, "amount": format_amount(lk.amount, decimals, symbol)}
-                 for lk in bal.locks]
-        table(rows, [("kind", "KIND"), ("reason", "REASON"), ("amount", "AMOUNT")], empty="nothing held")
+        rows = [
+            {
+                "kind": "hold",
+                "reason": h.reason,
+                "amount": format_amount(h.amount, decimals, symbol),
+            }
+            for h in bal.holds
+        ]
+        rows += [
+            {
+                "kind": "freeze",
+                "reason": h.reason,
+                "amount": format_amount(h.amount, decimals, symbol),
+            }
+            for h in bal.freezes
+        ]
+        rows += [
+            {"kind": "lock", "reason": lk.id, "amount": format_amount(lk.amount, decimals, symbol)}
+            for lk in bal.locks
+        ]
+        table(
+            rows,
+            [("kind", "KIND"), ("reason", "REASON"), ("amount", "AMOUNT")],
+            empty="nothing held",
+        )
     return data
 
 
@@ -355,7 +396,8 @@ def profile_set(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
     return _send(
-        ctx, "DecentralMl.set_trainer_profile",
+        ctx,
+        "DecentralMl.set_trainer_profile",
         lambda gate: dml.set_trainer_profile(signer, args.jurisdiction, on_fee=gate),
         jurisdiction=args.jurisdiction.upper(),
     )
@@ -364,8 +406,11 @@ def profile_set(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 def profile_clear(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(ctx, "DecentralMl.clear_trainer_profile",
-                 lambda gate: dml.clear_trainer_profile(signer, on_fee=gate))
+    return _send(
+        ctx,
+        "DecentralMl.clear_trainer_profile",
+        lambda gate: dml.clear_trainer_profile(signer, on_fee=gate),
+    )
 
 
 # ---- rounds ------------------------------------------------------------------------------------
@@ -375,7 +420,8 @@ def round_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"task {args.task} has no round")
     if not ctx.json:
         pairs(list(current.fields.items()))
-    return current.to_json()
+    data: dict[str, Any] = current.to_json()
+    return data
 
 
 def _upload(ctx: Context, file: str) -> Any:
@@ -394,11 +440,13 @@ def round_submit(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml._args("submit_update")
     ref = _upload(ctx, args.file)
     result = _send(
-        ctx, "DecentralMl.submit_update",
+        ctx,
+        "DecentralMl.submit_update",
         lambda gate: dml.submit_update(
             signer, args.task, args.round, ref, args.samples, args.loss, args.accuracy, on_fee=gate
         ),
-        task_id=args.task, round=args.round,
+        task_id=args.task,
+        round=args.round,
     )
     result["update"] = ref.to_json()
     return result
@@ -414,11 +462,13 @@ def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml._args("submit_aggregate")
     ref = _upload(ctx, args.file)
     result = _send(
-        ctx, "DecentralMl.submit_aggregate",
+        ctx,
+        "DecentralMl.submit_aggregate",
         lambda gate: dml.submit_aggregate(
             signer, args.task, args.round, ref, included, args.loss, args.accuracy, on_fee=gate
         ),
-        task_id=args.task, round=args.round,
+        task_id=args.task,
+        round=args.round,
     )
     result["weights"] = ref.to_json()
     return result
@@ -428,9 +478,11 @@ def round_finalize(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
     return _send(
-        ctx, "DecentralMl.finalize_round",
+        ctx,
+        "DecentralMl.finalize_round",
         lambda gate: dml.finalize_round(signer, args.task, args.round, on_fee=gate),
-        task_id=args.task, round=args.round,
+        task_id=args.task,
+        round=args.round,
     )
 
 
@@ -440,9 +492,11 @@ def challenge(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml._args("challenge_aggregate")
     ref = _upload(ctx, args.evidence)
     result = _send(
-        ctx, "DecentralMl.challenge_aggregate",
+        ctx,
+        "DecentralMl.challenge_aggregate",
         lambda gate: dml.challenge_aggregate(signer, args.task, args.round, ref, on_fee=gate),
-        task_id=args.task, round=args.round,
+        task_id=args.task,
+        round=args.round,
     )
     result["evidence"] = ref.to_json()
     return result
@@ -451,9 +505,16 @@ def challenge(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 # ---- governance ----------------------------------------------------------------------------------
 def proposal_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return _records(
-        ctx, _dml(ctx).proposals(),
-        [("id", "ID"), ("kind", "KIND"), ("status", "STATUS"), ("ends_at", "ENDS"),
-         ("tally", "TALLY"), ("proposer", "PROPOSER")],
+        ctx,
+        _dml(ctx).proposals(),
+        [
+            ("id", "ID"),
+            ("kind", "KIND"),
+            ("status", "STATUS"),
+            ("ends_at", "ENDS"),
+            ("tally", "TALLY"),
+            ("proposer", "PROPOSER"),
+        ],
         "proposals",
     )
 
@@ -464,18 +525,22 @@ def proposal_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"no proposal with id {args.id}")
     if not ctx.json:
         pairs(list(found.fields.items()))
-    return found.to_json()
+    data: dict[str, Any] = found.to_json()
+    return data
 
 
 def propose(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     from ..chain.decentralml import licence, proposal_kind
 
-    fields: dict[str, Any] = {k: getattr(args, k) for k in ("model", "version", "task", "round")
-                              if hasattr(args, k)}
+    fields: dict[str, Any] = {
+        k: getattr(args, k) for k in ("model", "version", "task", "round") if hasattr(args, k)
+    }
     if args.kind == "licence":
         fields["licence"] = licence(
-            spdx=args.spdx, commercial_use=args.commercial_use,
-            attribution=not args.no_attribution, share_alike=args.share_alike,
+            spdx=args.spdx,
+            commercial_use=args.commercial_use,
+            attribution=not args.no_attribution,
+            share_alike=args.share_alike,
         )
     elif args.kind == "jurisdictions":
         fields["jurisdictions"] = args.codes
@@ -502,23 +567,34 @@ def vote(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
     return _send(
-        ctx, "DecentralMl.vote",
+        ctx,
+        "DecentralMl.vote",
         lambda gate: dml.vote(signer, args.proposal, bool(args.aye), amount, level, on_fee=gate),
-        proposal_id=args.proposal, aye=bool(args.aye), amount=str(amount), conviction=level,
+        proposal_id=args.proposal,
+        aye=bool(args.aye),
+        amount=str(amount),
+        conviction=level,
     )
 
 
 def close(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(ctx, "DecentralMl.close_proposal",
-                 lambda gate: dml.close_proposal(signer, args.proposal, on_fee=gate),
-                 proposal_id=args.proposal)
+    return _send(
+        ctx,
+        "DecentralMl.close_proposal",
+        lambda gate: dml.close_proposal(signer, args.proposal, on_fee=gate),
+        proposal_id=args.proposal,
+    )
 
 
 def unlock(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     target = ctx.address_of(args.target)
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(ctx, "DecentralMl.unlock", lambda gate: dml.unlock(signer, target, on_fee=gate),
-                 target=target)
+    return _send(
+        ctx,
+        "DecentralMl.unlock",
+        lambda gate: dml.unlock(signer, target, on_fee=gate),
+        target=target,
+    )

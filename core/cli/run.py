@@ -51,7 +51,9 @@ def error_json(error: DecentralMLError) -> dict[str, Any]:
 
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     if verbosity < 2:
         # substrate-interface logs every RPC at DEBUG/INFO; keep it quiet unless -vv.
         logging.getLogger("substrateinterface").setLevel(logging.WARNING)

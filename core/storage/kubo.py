@@ -190,7 +190,9 @@ class KuboStore:
         remote_cid = str(lines[-1]["Hash"])
         cid, digest, actual_size = builder_box[0].finish()
         if actual_size != size:
-            raise StorageError(f"{name} changed while it was uploaded ({size} -> {actual_size} bytes)")
+            raise StorageError(
+                f"{name} changed while it was uploaded ({size} -> {actual_size} bytes)"
+            )
         if remote_cid != cid:
             raise IntegrityError(
                 f"IPFS returned CID {remote_cid} but the bytes hash to {cid}: the endpoint does "
@@ -201,6 +203,7 @@ class KuboStore:
 
     def add_bytes(self, data: bytes, *, pin: bool = True) -> StoredContent:
         """Add bytes; returns the verified content reference."""
+
         def pieces() -> Iterable[bytes]:
             return [data[i : i + PIECE] for i in range(0, len(data), PIECE)] or [b""]
 

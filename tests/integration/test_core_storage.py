@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from decentralml.core.config import IpfsConfig
 from decentralml.core.errors import IntegrityError, StorageError, StoreUnreachable
 from decentralml.core.retry import RetryPolicy
@@ -40,19 +39,31 @@ def test_add_bytes_reads_back(store: KuboStore, size: int) -> None:
     assert store.is_pinned(stored.ref.cid)
 
 
-def test_add_file_streams_and_matches_ipfs_cli(store: KuboStore, kubo: KuboDaemon, tmp_path: Path) -> None:
+def test_add_file_streams_and_matches_ipfs_cli(
+    store: KuboStore, kubo: KuboDaemon, tmp_path: Path
+) -> None:
     path = tmp_path / "weights.bin"
     path.write_bytes(os.urandom(5 * 1024 * 1024 + 3))
     stored = store.add_file(path)
-    cli = kubo.ipfs("add", "-Q", "--only-hash", "--cid-version=1", "--raw-leaves",
-                    "--chunker=size-262144", str(path), timeout=60)
+    cli = kubo.ipfs(
+        "add",
+        "-Q",
+        "--only-hash",
+        "--cid-version=1",
+        "--raw-leaves",
+        "--chunker=size-262144",
+        str(path),
+        timeout=60,
+    )
     assert stored.ref.cid == cli.stdout.decode().strip()
     dest = tmp_path / "out.bin"
     store.fetch_to(stored.ref, dest)
     assert dest.read_bytes() == path.read_bytes()
 
 
-def test_wrong_digest_is_an_integrity_error_and_leaves_no_file(store: KuboStore, tmp_path: Path) -> None:
+def test_wrong_digest_is_an_integrity_error_and_leaves_no_file(
+    store: KuboStore, tmp_path: Path
+) -> None:
     stored = store.add_bytes(b"model weights v1")
     forged = ContentRef(stored.ref.cid, hashlib.sha256(b"something else").digest(), stored.ref.size)
     with pytest.raises(IntegrityError, match="sha256"):
@@ -80,23 +91,25 @@ def test_wrong_size_is_an_integrity_error(store: KuboStore) -> None:
         store.cat(ContentRef(stored.ref.cid, stored.ref.digest, 9))
 
 
-def test_corrupted_block_in_the_repo_is_detected(kubo: KuboDaemon, tmp_path: Path) -> None:
+def test_corrupted_block_in_the_repo_is_detected(tmp_path: Path) -> None:
     """Corrupt the stored bytes behind Kubo's back: the read fails, it is never silently accepted."""
-    repo = tmp_path / "repo"
-    with KuboDaemon(repo=repo) as daemon:
+    daemon = KuboDaemon(repo=tmp_path / "repo")
+    with daemon, KuboStore(IpfsConfig(api_url=daemon.api_url)) as s:
         daemon.start()
-        with KuboStore(IpfsConfig(api_url=daemon.api_url)) as s:
-            stored = s.add_bytes(b"x" * 1000)
-            daemon.stop()
-            blocks = [p for p in (repo / "blocks").rglob("*.data")]
-            assert blocks
-            for block in blocks:
-                raw = block.read_bytes()
-                if raw.startswith(b"x" * 10):
-                    block.write_bytes(b"y" + raw[1:])
-            daemon.start()
-            with pytest.raises(IntegrityError, match="sha256"):
-                s.cat(stored.ref)
+        stored = s.add_bytes(b"x" * 1000)
+        daemon.stop()
+        blocks = list((daemon.repo / "blocks").rglob("*.data"))
+        assert blocks
+        corrupted = 0
+        for block in blocks:
+            raw = block.read_bytes()
+            if raw.startswith(b"x" * 10):
+                block.write_bytes(b"y" + raw[1:])
+                corrupted += 1
+        assert corrupted == 1
+        daemon.start()
+        with pytest.raises(IntegrityError, match="sha256"):
+            s.cat(stored.ref)
 
 
 def test_pin(store: KuboStore, kubo: KuboDaemon) -> None:
@@ -107,8 +120,9 @@ def test_pin(store: KuboStore, kubo: KuboDaemon) -> None:
 
 
 def test_in_memory_limit(store: KuboStore) -> None:
-    big = ContentRef("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", b"\0" * 32,
-                     MAX_IN_MEMORY + 1)
+    big = ContentRef(
+        "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", b"\0" * 32, MAX_IN_MEMORY + 1
+    )
     with pytest.raises(StorageError, match="in-memory limit"):
         store.cat(big)
 
@@ -116,9 +130,9 @@ def test_in_memory_limit(store: KuboStore) -> None:
 def test_unreachable_endpoint_fails_fast_with_a_clear_error() -> None:
     port = free_port()
     policy = RetryPolicy(attempts=2, initial_delay_s=0.05, deadline_s=1)
-    with KuboStore(IpfsConfig(api_url=f"http://127.0.0.1:{port}"), policy=policy) as s:
-        with pytest.raises(StoreUnreachable, match="unreachable"):
-            s.add_bytes(b"x")
+    store = KuboStore(IpfsConfig(api_url=f"http://127.0.0.1:{port}"), policy=policy)
+    with store, pytest.raises(StoreUnreachable, match="unreachable"):
+        store.add_bytes(b"x")
 
 
 def test_auth_header_is_sent_and_never_shown(kubo: KuboDaemon) -> None:

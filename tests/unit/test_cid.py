@@ -6,8 +6,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from decentralml.core.storage.cid import CHUNK_SIZE, CidBuilder, cid_from_str, cid_to_str, compute_cid
+from decentralml.core.storage.cid import (
+    CHUNK_SIZE,
+    CidBuilder,
+    cid_from_str,
+    cid_to_str,
+    compute_cid,
+)
 
 KUBO_VECTORS = {
     0: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from decentralml.core.config import SECRET_MASK, load_config
 from decentralml.core.errors import ConfigError
 
@@ -28,7 +27,9 @@ def test_file_then_env_then_flags(tmp_path: Path) -> None:
     config = load_config(path, env={"DECENTRALML_CHAIN_URL": "ws://env:2"})
     assert config.chain.url == "ws://env:2"
     config = load_config(
-        path, env={"DECENTRALML_CHAIN_URL": "ws://env:2"}, overrides={"chain": {"url": "ws://flag:3"}}
+        path,
+        env={"DECENTRALML_CHAIN_URL": "ws://env:2"},
+        overrides={"chain": {"url": "ws://flag:3"}},
     )
     assert config.chain.url == "ws://flag:3"
     assert config.ipfs.auth == "user:hunter2"

@@ -6,8 +6,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from substrateinterface import Keypair
-
 from decentralml.core.errors import (
     DevAccountRefused,
     InputError,
@@ -17,6 +15,7 @@ from decentralml.core.errors import (
 )
 from decentralml.core.keys import Keystore, dev_keypair
 from decentralml.core.types import ChainType
+from substrateinterface import Keypair
 
 DATA = Path(__file__).parent / "data"
 PJS_PASSWORD = "correct horse battery"
@@ -74,7 +73,9 @@ def test_mnemonic_import_gives_the_same_account(tmp_path: Path) -> None:
         store.import_mnemonic("other", DEV_PHRASE, "")
 
 
-@pytest.mark.parametrize(("file", "crypto"), [("pjs-sr25519.json", "sr25519"), ("pjs-ed25519.json", "ed25519")])
+@pytest.mark.parametrize(
+    ("file", "crypto"), [("pjs-sr25519.json", "sr25519"), ("pjs-ed25519.json", "ed25519")]
+)
 def test_import_polkadot_js_export(tmp_path: Path, file: str, crypto: str) -> None:
     source = DATA / file
     expected = json.loads(source.read_text())["address"]
@@ -119,8 +120,10 @@ def test_export_then_reimport(tmp_path: Path) -> None:
         ("not json", "not JSON"),
         ("[]", "expected a JSON object"),
         ('{"encoded": "abc"}', "no encoded/encoding"),
-        ('{"encoded": "abc", "encoding": {"content": ["pkcs8", "sr25519"], "type": ["none"]}, "address": "x"}',
-         "not encrypted"),
+        (
+            '{"encoded": "abc", "encoding": {"content": ["pkcs8", "sr25519"], "type": ["none"]}, "address": "x"}',
+            "not encrypted",
+        ),
     ],
 )
 def test_invalid_key_files(tmp_path: Path, content: str, message: str) -> None:

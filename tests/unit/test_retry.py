@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from decentralml.core.retry import RetryPolicy, retry
 
 
@@ -27,8 +26,14 @@ def test_retries_transient_then_succeeds() -> None:
             raise ConnectionError("refused")
         return "ok"
 
-    result = retry(fn, what="t", transient=(ConnectionError,), sleep=clock.sleep, clock=clock,
-                   on_retry=reconnects.append)
+    result = retry(
+        fn,
+        what="t",
+        transient=(ConnectionError,),
+        sleep=clock.sleep,
+        clock=clock,
+        on_retry=reconnects.append,
+    )
     assert result == "ok"
     assert len(calls) == 3 and len(reconnects) == 2
     assert clock.sleeps[1] > clock.sleeps[0]  # backoff grows
@@ -41,8 +46,14 @@ def test_gives_up_after_attempts() -> None:
         raise ConnectionError("down")
 
     with pytest.raises(ConnectionError):
-        retry(fn, what="t", transient=(ConnectionError,), policy=RetryPolicy(attempts=3),
-              sleep=clock.sleep, clock=clock)
+        retry(
+            fn,
+            what="t",
+            transient=(ConnectionError,),
+            policy=RetryPolicy(attempts=3),
+            sleep=clock.sleep,
+            clock=clock,
+        )
     assert len(clock.sleeps) == 2
 
 
@@ -54,7 +65,14 @@ def test_gives_up_at_deadline() -> None:
 
     policy = RetryPolicy(attempts=100, initial_delay_s=1, max_delay_s=1, deadline_s=3)
     with pytest.raises(ConnectionError):
-        retry(fn, what="t", transient=(ConnectionError,), policy=policy, sleep=clock.sleep, clock=clock)
+        retry(
+            fn,
+            what="t",
+            transient=(ConnectionError,),
+            policy=policy,
+            sleep=clock.sleep,
+            clock=clock,
+        )
     assert clock.now <= 3
 
 

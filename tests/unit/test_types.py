@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from decentralml.core.errors import InputError
 from decentralml.core.types import (
     ContentRef,
@@ -15,15 +14,22 @@ from decentralml.core.types import (
 
 @pytest.mark.parametrize(
     ("text", "planck"),
-    [("1", 10**12), ("1.5", 1_500_000_000_000), ("0.000000000001", 1), ("  2  ", 2 * 10**12),
-     ("0", 0), ("1000000", 10**18)],
+    [
+        ("1", 10**12),
+        ("1.5", 1_500_000_000_000),
+        ("0.000000000001", 1),
+        ("  2  ", 2 * 10**12),
+        ("0", 0),
+        ("1000000", 10**18),
+    ],
 )
 def test_parse_amount(text: str, planck: int) -> None:
     assert parse_amount(text) == planck
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "-1", "1e3", "1,5", "1.", ".5", "abc", "0.0000000000001", "1 000", "+1", "0x10", "NaN"]
+    "bad",
+    ["", "-1", "1e3", "1,5", "1.", ".5", "abc", "0.0000000000001", "1 000", "+1", "0x10", "NaN"],
 )
 def test_malformed_amounts_are_rejected(bad: str) -> None:
     with pytest.raises(InputError, match="malformed amount"):
@@ -56,7 +62,9 @@ def test_content_ref_validation_and_chain_form() -> None:
     assert chain == {"cid": "0x" + b"bafkreiabc".hex(), "digest": "0x" + "01" * 32, "size": 10}
     assert ContentRef.from_chain(chain) == ref
     # substrate-interface decodes printable byte vectors to text: accepted too.
-    assert ContentRef.from_chain({"cid": "bafkreiabc", "digest": "0x" + "01" * 32, "size": 10}) == ref
+    assert (
+        ContentRef.from_chain({"cid": "bafkreiabc", "digest": "0x" + "01" * 32, "size": 10}) == ref
+    )
     with pytest.raises(InputError):
         ContentRef("", b"\x01" * 32, 1)
     with pytest.raises(InputError):
