@@ -151,7 +151,9 @@ class ChainClient:
     def _connect(self) -> SubstrateInterface:
         if self._substrate is None:
             log.debug("connecting to %s", self.url)
-            self._substrate = SubstrateInterface(url=self.url, ss58_format=42)
+            substrate = SubstrateInterface(url=self.url, ss58_format=42)
+            substrate.init_runtime()  # metadata of the current runtime, for calls by name
+            self._substrate = substrate
         return self._substrate
 
     @property
@@ -345,23 +347,19 @@ class ChainClient:
         data = str(extrinsic.data)
 
         def send(si: SubstrateInterface) -> str:
-            reply = si.rpc_request("author_submitExtrinsic", [data])
-            if "error" in reply:
-                error = reply["error"]
-                text = f"{error.get('message', '')} {error.get('data', '')}".strip()
+            try:
+                reply = si.rpc_request("author_submitExtrinsic", [data])
+            except SubstrateRequestException as exc:
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                text = f"{error.get('message', exc)} {error.get('data', '')}".strip()
                 if "already imported" in text.lower():
-                    return (
-                        "0x" + hashlib.blake2b(bytes.fromhex(data[2:]), digest_size=32).hexdigest()
-                    )
-                raise SubmissionRejected(f"the node refused the extrinsic: {text}")
+                    # A resend after a reconnect: the pool has these exact bytes already.
+                    digest = hashlib.blake2b(bytes.fromhex(data[2:]), digest_size=32).hexdigest()
+                    return "0x" + digest
+                raise SubmissionRejected(f"the node refused the extrinsic: {text}") from None
             return str(reply["result"])
 
-        try:
-            return self._rpc(send, "submit")
-        except ChainError as exc:
-            if isinstance(exc, (SubmissionRejected, NodeUnreachable)):
-                raise
-            raise SubmissionRejected(f"the node refused the extrinsic: {exc}") from None
+        return self._rpc(send, "submit")
 
     def prepare(
         self,
@@ -603,13 +601,15 @@ class ChainClient:
 
         return self._rpc(read, f"query {pallet}.{item}")
 
-    def storage_entries(self, pallet: str, item: str) -> list[tuple[Any, Any]]:
-        """Every (key, value) of a storage map, decoded to plain data."""
+    def storage_entries(
+        self, pallet: str, item: str, prefix: list[Any] | None = None
+    ) -> list[tuple[Any, Any]]:
+        """Every (key, value) of a storage map (of a double map: under ``prefix``), decoded."""
 
         def read(si: SubstrateInterface) -> list[tuple[Any, Any]]:
             if not self.has_storage_unlocked(si, pallet, item):
                 raise UnknownCall(f"the runtime has no storage {pallet}.{item}")
-            result = si.query_map(pallet, item, page_size=500)
+            result = si.query_map(pallet, item, params=prefix or None, page_size=500)
             return [(key.value, value.value) for key, value in result]
 
         return self._rpc(read, f"query {pallet}.{item}")

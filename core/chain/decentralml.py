@@ -494,10 +494,15 @@ class DecentralMl:
         return self.call(signer, "unlock", {"target": target}, **kw)
 
     # -- queries
-    def records(self, item: str, kind: str) -> list[Record]:
-        entries = self.client.storage_entries(PALLET, item)
+    def records(self, item: str, kind: str, prefix: Sequence[Any] = ()) -> list[Record]:
+        """Every entry of a map (of a double map: those under ``prefix``) as records."""
+        entries = self.client.storage_entries(PALLET, item, list(prefix) or None)
         out = [
-            Record(kind, _key(k), _plain(v) if isinstance(v, dict) else {"value": _plain(v)})
+            Record(
+                kind,
+                (*prefix, *_key(k)),
+                _plain(v) if isinstance(v, dict) else {"value": _plain(v)},
+            )
             for k, v in entries
         ]
         return sorted(out, key=lambda r: [str(x) for x in r.key])
@@ -520,6 +525,27 @@ class DecentralMl:
 
     def round(self, task_id: TaskId) -> Record | None:
         return self.record("Rounds", "round", [task_id])
+
+    def versions(self, model_id: ModelId) -> list[Record]:
+        return self.records("Versions", "version", [model_id])
+
+    def participants(self, task_id: TaskId) -> list[Record]:
+        return self.records("Participants", "participant", [task_id])
+
+    def updates(self, task_id: TaskId) -> list[Record]:
+        return self.records("Updates", "update", [task_id])
+
+    def trainer_profile(self, address: Address) -> Record | None:
+        found = self.record("TrainerProfiles", "profile", [address])
+        if found is not None and "jurisdiction" in found.fields:
+            code = _jurisdiction_codes([found.fields["jurisdiction"]])[0]
+            found = Record(found.kind, found.key, {**found.fields, "jurisdiction": code})
+        return found
+
+    def votes(self, address: Address) -> list[Any]:
+        value = self.client.storage(PALLET, "VotingOf", [address])
+        plain = _plain(value) if value is not None else []
+        return list(plain) if isinstance(plain, list) else [plain]
 
     def proposals(self) -> list[Record]:
         return self.records("Proposals", "proposal")

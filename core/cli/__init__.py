@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--extra", metavar="JSON", help="extra call arguments newer runtimes take (JSON object)"
     )
     _signer(p)
+    p = cmd(g, "versions", "model_versions", "a model's versions (proposed, approved, rejected)")
+    p.add_argument("id", type=int)
     p = cmd(g, "retire", "model_retire", "retire a model one owns (releases its deposit)")
     p.add_argument("id", type=int)
     _signer(p)

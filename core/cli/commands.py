@@ -444,6 +444,33 @@ def model_register(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def model_versions(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    versions = [r.to_json() for r in _pallet(ctx).versions(args.id)]
+    if not ctx.json:
+        rows = [
+            {
+                "version": v["key"][-1],
+                "status": v.get("status"),
+                "weights": (v.get("weights") or {}).get("cid"),
+                "parent": v.get("parent"),
+                "proposed_at": v.get("proposed_at"),
+            }
+            for v in versions
+        ]
+        table(
+            rows,
+            [
+                ("version", "VERSION"),
+                ("status", "STATUS"),
+                ("parent", "PARENT"),
+                ("proposed_at", "PROPOSED AT"),
+                ("weights", "WEIGHTS"),
+            ],
+            empty="no versions",
+        )
+    return {"model_id": args.id, "versions": versions}
+
+
 def model_retire(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     return _send(

@@ -25,14 +25,17 @@ __all__ = [
     "leave",
     "profile_clear",
     "profile_set",
+    "profile_show",
     "proposal_list",
     "proposal_show",
+    "proposal_votes",
     "propose",
     "round_aggregate",
     "round_finalize",
     "round_show",
     "round_start",
     "round_submit",
+    "round_updates",
     "stake_bond",
     "stake_show",
     "stake_unbond",
@@ -41,6 +44,7 @@ __all__ = [
     "task_expire",
     "task_list",
     "task_show",
+    "task_trainers",
     "unlock",
     "vote",
 ]
@@ -58,6 +62,8 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     g = group("task", "training tasks")
     cmd(g, "list", "task_list", "list tasks")
     p = cmd(g, "show", "task_show", "show a task and its running round")
+    p.add_argument("id", type=int)
+    p = cmd(g, "trainers", "task_trainers", "a task's trainers and their stakes")
     p.add_argument("id", type=int)
     p = cmd(g, "create", "task_create", "create a task and escrow its reward pool")
     p.add_argument("model", type=int, help="model id")
@@ -96,6 +102,8 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     signer(p)
     p = cmd(g, "clear", "profile_clear", "remove one's trainer profile")
     signer(p)
+    p = cmd(g, "show", "profile_show", "an account's trainer profile")
+    p.add_argument("account")
 
     # stake (aggregator bonds; holds are shown by `balance`)
     g = group("stake", "aggregator bonds and held stakes")
@@ -111,6 +119,8 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     # round
     g = group("round", "training rounds")
     p = cmd(g, "show", "round_show", "the task's current round")
+    p.add_argument("task", type=int)
+    p = cmd(g, "updates", "round_updates", "updates submitted in the task's current round")
     p.add_argument("task", type=int)
     p = cmd(g, "start", "round_start", "open the task's next round")
     p.add_argument("task", type=int)
@@ -148,6 +158,8 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     cmd(g, "list", "proposal_list", "list proposals")
     p = cmd(g, "show", "proposal_show", "show a proposal")
     p.add_argument("id", type=int)
+    p = cmd(g, "votes", "proposal_votes", "an account's votes and their locks")
+    p.add_argument("account")
     kinds = {
         "approve-version": ("model", "version"),
         "reject-version": ("model", "version"),
@@ -598,3 +610,56 @@ def unlock(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         lambda gate: dml.unlock(signer, target, on_fee=gate),
         target=target,
     )
+
+
+def task_trainers(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _records(
+        ctx,
+        _dml(ctx).participants(args.id),
+        [
+            ("id", "TASK, TRAINER"),
+            ("stake", "STAKE"),
+            ("first_round", "FIRST ROUND"),
+            ("leaving", "LEAVING"),
+        ],
+        "trainers",
+    )
+
+
+def round_updates(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    return _records(
+        ctx,
+        _dml(ctx).updates(args.task),
+        [
+            ("id", "TASK, TRAINER"),
+            ("round", "ROUND"),
+            ("samples", "SAMPLES"),
+            ("metrics", "METRICS"),
+            ("content", "CONTENT"),
+        ],
+        "updates",
+    )
+
+
+def profile_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    address = ctx.address_of(args.account)
+    found = _dml(ctx).trainer_profile(address)
+    data: dict[str, Any] = {"address": address, "profile": None if found is None else found.fields}
+    if not ctx.json:
+        pairs(
+            [("address", address)] + ([] if found is None else list(found.fields.items()))
+            or [("profile", "none")]
+        )
+        if found is None:
+            sys.stdout.write("no trainer profile\n")
+    return data
+
+
+def proposal_votes(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    address = ctx.address_of(args.account)
+    votes = _dml(ctx).votes(address)
+    if not ctx.json:
+        rows = [v if isinstance(v, dict) else {"vote": v} for v in votes]
+        columns = [(k, k.upper()) for k in (rows[0].keys() if rows else ["proposal"])]
+        table(rows, columns, empty="no votes")
+    return {"address": address, "votes": votes}
