@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from substrateinterface import Keypair
@@ -22,19 +22,18 @@ from ..types import (
     Balance,
     ContentRef,
     FeeEstimate,
-    Model,
     ModelId,
     ProposalId,
     Receipt,
     TaskId,
-    decode_text,
-    enum_name,
-    from_hex,
     to_hex,
 )
 from .client import ChainClient, _fee_veto_none
+from .records import (
+    PALLET,
+    DecentralMlReader,
+)
 
-PALLET = "DecentralMl"
 PERBILL = 1_000_000_000
 
 AGGREGATION_RULES = ("fedavg", "median", "trimmed:<percent>", "clip:<norm>")
@@ -229,103 +228,11 @@ def conviction(level: int | str) -> str:
     return CONVICTIONS[index]
 
 
-# ---- records -----------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    """Decoded SCALE value -> JSON-friendly plain data (text for printable byte strings)."""
-    if isinstance(value, dict):
-        if set(value) == {"cid", "digest", "size"}:
-            return ContentRef.from_chain(value).to_json()
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _jurisdiction_codes(values: Any) -> list[str]:
-    out = []
-    for value in values or []:
-        try:
-            out.append(from_hex(value).decode("ascii"))
-        except (ValueError, UnicodeDecodeError):
-            out.append(str(value))
-    return out
-
-
-def licence_text(value: Any) -> str:
-    if not isinstance(value, dict) or "terms" not in value:
-        return ""
-    terms = value["terms"]
-    kind = enum_name(terms)
-    if kind == "Spdx" and isinstance(terms, dict):
-        return decode_text(terms["Spdx"])
-    if kind == "Custom" and isinstance(terms, dict):
-        return "custom:" + ContentRef.from_chain(terms["Custom"]).cid
-    return kind
-
-
-_MODEL_FIELDS = {
-    "owner",
-    "name",
-    "architecture",
-    "initial_weights",
-    "status",
-    "deposit",
-    "registered_at",
-}
-
-
-def decode_model(model_id: int, value: dict[str, Any]) -> Model:
-    extra = {k: _plain(v) for k, v in value.items() if k not in _MODEL_FIELDS}
-    if "jurisdictions" in value:
-        extra["jurisdictions"] = _jurisdiction_codes(value["jurisdictions"])
-    if "licence" in value:
-        extra["licence_terms"] = licence_text(value["licence"])
-    return Model(
-        id=model_id,
-        owner=str(value["owner"]),
-        name=decode_text(value["name"]),
-        architecture=ContentRef.from_chain(value["architecture"]),
-        initial_weights=ContentRef.from_chain(value["initial_weights"]),
-        status=enum_name(value["status"]),
-        deposit=int(value["deposit"]),
-        registered_at=int(value["registered_at"]),
-        extra=extra,
-    )
-
-
-@dataclass(frozen=True)
-class Record:
-    """A protocol record (task, round, proposal ...) keyed by its storage key(s).
-
-    ``fields`` is the decoded value as plain JSON data; the commonly shown fields have
-    accessors. Records stay generic because the pallet still grows.
-    """
-
-    kind: str
-    key: tuple[Any, ...]
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.fields.get(name, default)
-
-    def status(self) -> str:
-        return enum_name(self.fields.get("status", ""))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": list(self.key), **self.fields}
-
-
-def _key(value: Any) -> tuple[Any, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return (value,)
-
-
-# ---- the pallet --------------------------------------------------------------------------------
-class DecentralMl:
-    """Calls and queries of the DecentralMl pallet over a :class:`ChainClient`."""
+class DecentralMl(DecentralMlReader):
+    """Calls (and queries) of the DecentralMl pallet over a :class:`ChainClient`."""
 
     def __init__(self, client: ChainClient) -> None:
+        super().__init__(client)
         self.client = client
 
     def _args(self, call: str) -> list[str]:
@@ -376,14 +283,6 @@ class DecentralMl:
 
     def retire_model(self, signer: Keypair, model_id: ModelId, **kw: Any) -> Receipt:
         return self.call(signer, "retire_model", {"model_id": model_id}, **kw)
-
-    def model(self, model_id: ModelId) -> Model | None:
-        value = self.client.storage(PALLET, "Models", [model_id])
-        return None if value is None else decode_model(model_id, value)
-
-    def models(self) -> list[Model]:
-        entries = self.client.storage_entries(PALLET, "Models")
-        return sorted((decode_model(int(k), v) for k, v in entries), key=lambda m: m.id)
 
     # -- trainers
     def set_trainer_profile(self, signer: Keypair, code: str, **kw: Any) -> Receipt:
@@ -492,68 +391,3 @@ class DecentralMl:
 
     def unlock(self, signer: Keypair, target: Address, **kw: Any) -> Receipt:
         return self.call(signer, "unlock", {"target": target}, **kw)
-
-    # -- queries
-    def records(self, item: str, kind: str, prefix: Sequence[Any] = ()) -> list[Record]:
-        """Every entry of a map (of a double map: those under ``prefix``) as records."""
-        entries = self.client.storage_entries(PALLET, item, list(prefix) or None)
-        out = [
-            Record(
-                kind,
-                (*prefix, *_key(k)),
-                _plain(v) if isinstance(v, dict) else {"value": _plain(v)},
-            )
-            for k, v in entries
-        ]
-        return sorted(out, key=lambda r: [str(x) for x in r.key])
-
-    def record(self, item: str, kind: str, keys: Sequence[Any]) -> Record | None:
-        value = self.client.storage(PALLET, item, list(keys))
-        if value is None:
-            return None
-        return Record(
-            kind,
-            tuple(keys),
-            _plain(value) if isinstance(value, dict) else {"value": _plain(value)},
-        )
-
-    def tasks(self) -> list[Record]:
-        return self.records("Tasks", "task")
-
-    def task(self, task_id: TaskId) -> Record | None:
-        return self.record("Tasks", "task", [task_id])
-
-    def round(self, task_id: TaskId) -> Record | None:
-        return self.record("Rounds", "round", [task_id])
-
-    def versions(self, model_id: ModelId) -> list[Record]:
-        return self.records("Versions", "version", [model_id])
-
-    def participants(self, task_id: TaskId) -> list[Record]:
-        return self.records("Participants", "participant", [task_id])
-
-    def updates(self, task_id: TaskId) -> list[Record]:
-        return self.records("Updates", "update", [task_id])
-
-    def trainer_profile(self, address: Address) -> Record | None:
-        found = self.record("TrainerProfiles", "profile", [address])
-        if found is not None and "jurisdiction" in found.fields:
-            code = _jurisdiction_codes([found.fields["jurisdiction"]])[0]
-            found = Record(found.kind, found.key, {**found.fields, "jurisdiction": code})
-        return found
-
-    def votes(self, address: Address) -> list[Any]:
-        value = self.client.storage(PALLET, "VotingOf", [address])
-        plain = _plain(value) if value is not None else []
-        return list(plain) if isinstance(plain, list) else [plain]
-
-    def proposals(self) -> list[Record]:
-        return self.records("Proposals", "proposal")
-
-    def proposal(self, proposal_id: ProposalId) -> Record | None:
-        return self.record("Proposals", "proposal", [proposal_id])
-
-    def params(self) -> dict[str, Any]:
-        value = self.client.storage(PALLET, "Params")
-        plain: dict[str, Any] = _plain(value) if isinstance(value, dict) else {}
-        return plain

@@ -18,6 +18,7 @@ from .output import pairs, table
 
 if TYPE_CHECKING:
     from ..chain.decentralml import DecentralMl
+    from ..chain.records import DecentralMlReader
     from ..types import Receipt
     from .context import Context
 
@@ -367,8 +368,14 @@ def _pallet(ctx: Context) -> DecentralMl:
     return DecentralMl(ctx.chain)
 
 
+def _reader(ctx: Context) -> DecentralMlReader:
+    from ..chain.records import DecentralMlReader
+
+    return DecentralMlReader(ctx.reader)
+
+
 def model_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    models = [m.to_json() for m in _pallet(ctx).models()]
+    models = [m.to_json() for m in _reader(ctx).models()]
     if not ctx.json:
         rows = [
             {

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from substrateinterface import Keypair
 
     from ..chain.client import ChainClient
+    from ..chain.light import LightReader
     from ..keys import Keystore
     from ..storage.kubo import KuboStore
     from ..types import FeeEstimate
@@ -31,6 +32,7 @@ class Context:
         self._config: Config | None = None
         self._chain: ChainClient | None = None
         self._store: KuboStore | None = None
+        self._reader: LightReader | None = None
 
     @property
     def config(self) -> Config:
@@ -59,6 +61,18 @@ class Context:
         return self._chain
 
     @property
+    def reader(self) -> LightReader:
+        """Read-only storage access without substrate-interface (fast start for list commands)."""
+        if self._reader is None:
+            from ..chain.light import LightReader
+
+            self._reader = LightReader(
+                self.config.chain.url,
+                policy=RetryPolicy(attempts=4, initial_delay_s=0.25, deadline_s=5.0),
+            )
+        return self._reader
+
+    @property
     def store(self) -> KuboStore:
         if self._store is None:
             from ..storage.kubo import KuboStore
@@ -80,6 +94,8 @@ class Context:
             self._chain.close()
         if self._store is not None:
             self._store.close()
+        if self._reader is not None:
+            self._reader.close()
 
     # ---- passwords ------------------------------------------------------------------------------
     def password(self, *, confirm: bool = False, what: str = "password") -> str:

@@ -16,6 +16,7 @@ from .output import pairs, table
 
 if TYPE_CHECKING:
     from ..chain.decentralml import DecentralMl
+    from ..chain.records import DecentralMlReader
     from .context import Context
 
 __all__ = [
@@ -220,6 +221,12 @@ def _dml(ctx: Context) -> DecentralMl:
     return DecentralMl(ctx.chain)
 
 
+def _reader(ctx: Context) -> DecentralMlReader:
+    from ..chain.records import DecentralMlReader
+
+    return DecentralMlReader(ctx.reader)
+
+
 def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any]:
     from .commands import _send as send
 
@@ -251,7 +258,7 @@ def _records(
 def task_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return _records(
         ctx,
-        _dml(ctx).tasks(),
+        _reader(ctx).tasks(),
         [
             ("id", "ID"),
             ("model", "MODEL"),
@@ -518,7 +525,7 @@ def challenge(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 def proposal_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return _records(
         ctx,
-        _dml(ctx).proposals(),
+        _reader(ctx).proposals(),
         [
             ("id", "ID"),
             ("kind", "KIND"),

@@ -50,7 +50,10 @@ def error_json(error: DecentralMLError) -> dict[str, Any]:
 
 
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    # Default: only the one-line reason on failure (run() prints it), no log lines.
+    level = (
+        logging.CRITICAL if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    )
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )

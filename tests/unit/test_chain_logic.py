@@ -193,3 +193,16 @@ def test_proposal_kinds() -> None:
         proposal_kind("safety", model=1, action="explode")
     with pytest.raises(InputError):
         proposal_kind("abolish-everything")
+
+
+def test_light_reader_storage_prefix_and_hashers() -> None:
+    from decentralml.core.chain.light import LightReader, _hash
+
+    # Well-known: twox128("System") ++ twox128("Account").
+    assert LightReader._prefix("System", "Account") == (
+        "0x26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9"
+    )
+    assert _hash("Identity", b"\x01") == "01"
+    assert _hash("Blake2_128Concat", b"\x00").endswith("00")
+    assert len(_hash("Blake2_128Concat", b"\x00")) == 34
+    assert len(_hash("Twox64Concat", b"\x00\x00\x00\x00")) == 24
