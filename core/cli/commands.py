@@ -161,7 +161,6 @@ def account_import(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
             raise InputError("importing a mnemonic needs an account name")
         if args.mnemonic_file == "-":
             mnemonic = sys.stdin.readline()
-            args.password_file = args.password_file  # the password must then come from elsewhere
         else:
             try:
                 mnemonic = Path(args.mnemonic_file).read_text()

@@ -231,7 +231,7 @@ class KuboStore:
         builder = CidBuilder()
         with self._post("cat", params={"arg": ref.cid}, stream=True, what=f"cat {ref.cid}") as resp:
             try:
-                for piece in resp.iter_content(chunk_size=PIECE):
+                for piece in _pieces(resp):
                     builder.update(piece)
                     if builder.size > ref.size:
                         raise IntegrityError(
@@ -284,7 +284,7 @@ class KuboStore:
         """Fetch content by CID alone, computing digest and size (the CID is still checked)."""
         builder = CidBuilder()
         with self._post("cat", params={"arg": cid}, stream=True, what=f"cat {cid}") as resp:
-            for piece in resp.iter_content(chunk_size=PIECE):
+            for piece in _pieces(resp):
                 builder.update(piece)
         got, digest, size = builder.finish()
         if got != cid:
@@ -305,6 +305,16 @@ class KuboStore:
             if "not pinned" in str(exc):
                 return False
             raise
+
+
+def _pieces(response: requests.Response) -> Iterator[bytes]:
+    """The body in pieces of up to PIECE bytes.
+
+    ``iter_content`` yields one piece per HTTP chunk (Kubo sends small ones), which costs a
+    Python round trip per few KiB; reading the raw stream fills whole pieces.
+    """
+    while piece := response.raw.read(PIECE, decode_content=True):
+        yield piece
 
 
 def _error_message(response: requests.Response) -> str:
