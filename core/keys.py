@@ -15,9 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from substrateinterface import Keypair, KeypairType
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     DevAccountRefused,
@@ -27,6 +25,9 @@ from .errors import (
     WrongPassword,
 )
 from .types import Address, ChainType
+
+if TYPE_CHECKING:
+    from substrateinterface import Keypair
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def dev_keypair(uri: str, chain_type: ChainType | str, *, policy: str = "auto") 
     The dev phrase is public: anyone can sign with these keys, so using them on any other
     chain would be a mistake (or an attack on a careless script).
     """
+    from substrateinterface import Keypair
+
     kind = chain_type.value if isinstance(chain_type, ChainType) else str(chain_type)
     if policy == "never" or kind != ChainType.DEVELOPMENT.value:
         raise DevAccountRefused(
@@ -136,6 +139,8 @@ def _decode_pjs(data: dict[str, Any], password: str, origin: str) -> tuple[bytes
 
 
 def _decrypt(data: dict[str, Any], password: str, origin: str) -> Keypair:
+    from substrateinterface import Keypair, KeypairType
+
     secret, public, crypto = _decode_pjs(data, password, origin)
     try:
         if crypto == "sr25519":
@@ -233,6 +238,8 @@ class Keystore:
 
     def create(self, name: str, password: str) -> tuple[Account, str]:
         """A new sr25519 account; returns it and its mnemonic (show it once, never store it)."""
+        from substrateinterface import Keypair, KeypairType
+
         mnemonic = Keypair.generate_mnemonic(words=12)
         keypair = Keypair.create_from_mnemonic(
             mnemonic, ss58_format=SS58_FORMAT, crypto_type=KeypairType.SR25519
@@ -240,6 +247,8 @@ class Keystore:
         return self._store(name, keypair, password), mnemonic
 
     def import_mnemonic(self, name: str, mnemonic: str, password: str) -> Account:
+        from substrateinterface import Keypair, KeypairType
+
         words = " ".join(mnemonic.split())
         try:
             keypair = Keypair.create_from_mnemonic(
