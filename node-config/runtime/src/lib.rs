@@ -22,6 +22,7 @@ extern crate alloc;
 mod benchmarks;
 
 pub mod apis;
+pub use apis::RuntimeApi;
 pub mod configs;
 pub mod genesis_config_presets;
 
