@@ -89,8 +89,11 @@ class LightReader:
         import scalecodec
         from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
 
+        props = self.rpc("system_properties") or {}
+        self._ss58 = int(props.get("ss58Format", 42))
         preset = Path(scalecodec.__file__).parent / "type_registry" / "core.json"
-        runtime = RuntimeConfigurationObject()
+        # As substrate-interface's init_runtime does (same registry, same SS58 rendering).
+        runtime = RuntimeConfigurationObject(ss58_format=self._ss58, implements_scale_info=True)
         runtime.update_type_registry(json.loads(preset.read_text()))
         metadata = runtime.create_scale_object(
             "MetadataVersioned", data=ScaleBytes(self.rpc("state_getMetadata"))
@@ -98,8 +101,6 @@ class LightReader:
         metadata.decode()
         runtime.add_portable_registry(metadata)
         self._runtime, self._metadata = runtime, metadata
-        props = self.rpc("system_properties") or {}
-        self._ss58 = int(props.get("ss58Format", 42))
 
     def _function(self, pallet: str, item: str) -> Any:
         self._init()
