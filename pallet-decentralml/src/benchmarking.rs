@@ -1,74 +1,514 @@
 //! Benchmarks of the pallet's calls (frame-benchmarking v2).
+//!
+//! Every call is measured in its worst case: longest CIDs and lists, most trainers, a
+//! finalization that also completes the task and proposes a version. Tasks are funded in the
+//! native token (the asset path does the same number of storage accesses on pallet-assets
+//! instead of pallet-balances). Components are clamped to the runtime's bounds.
 
 use super::*;
-use crate::types::ContentRef;
+use crate::types::*;
+use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Inspect, fungible::Mutate, EnsureOrigin, Get, Hooks},
 	BoundedVec,
 };
-use frame_system::RawOrigin;
-use sp_runtime::traits::Bounded;
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_runtime::traits::{Bounded, One, Saturating};
 
-fn content(fill: u8) -> ContentRef {
+fn content<T: Config>(fill: u8) -> ContentRef {
+	let len = T::MaxCidLen::get().min(128) as usize;
 	ContentRef {
-		cid: BoundedVec::try_from(alloc::vec![fill; 128]).expect("128 fits MaxCidLen"),
+		cid: BoundedVec::try_from(alloc::vec![b'a' + fill % 26; len]).expect("len <= 128"),
 		digest: [fill; 32],
 		size: u64::MAX,
 	}
 }
 
-fn funded<T: Config>() -> T::AccountId
-where
-	T::NativeBalance: Mutate<T::AccountId>,
-{
-	let who: T::AccountId = whitelisted_caller();
-	let amount = BalanceOf::<T>::max_value() / 4u32.into();
+fn jurisdictions() -> Jurisdictions {
+	let list: Vec<Jurisdiction> =
+		(0..<MaxJurisdictions as Get<u32>>::get()).map(|i| [b'A' + (i / 26) as u8, b'A' + (i % 26) as u8]).collect();
+	BoundedVec::try_from(list).expect("MaxJurisdictions entries")
+}
+
+/// The last jurisdiction listed (the worst case for membership checks).
+fn last_jurisdiction() -> Jurisdiction {
+	let i: u32 = <MaxJurisdictions as Get<u32>>::get() - 1;
+	[b'A' + (i / 26) as u8, b'A' + (i % 26) as u8]
+}
+
+fn licence<T: Config>() -> Licence {
+	Licence {
+		terms: LicenceTerms::Custom(content::<T>(3)),
+		commercial_use: true,
+		attribution: true,
+		share_alike: false,
+	}
+}
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	let amount = BalanceOf::<T>::max_value() / 4096u32.into();
 	T::NativeBalance::set_balance(&who, amount);
 	who
 }
 
-fn long_name() -> BoundedVec<u8, frame_support::pallet_prelude::ConstU32<256>> {
-	BoundedVec::try_from(alloc::vec![b'n'; 256]).expect("256 fits")
+fn set_block<T: Config>(n: BlockNumberFor<T>) {
+	frame_system::Pallet::<T>::set_block_number(n);
 }
 
-#[benchmarks(where T::NativeBalance: Mutate<T::AccountId>)]
+fn now<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number()
+}
+
+fn register<T: Config>(owner: &T::AccountId) -> Result<ModelId, BenchmarkError> {
+	let id = NextModelId::<T>::get();
+	let name = BoundedVec::try_from(alloc::vec![b'n'; T::MaxNameLen::get() as usize])
+		.map_err(|_| BenchmarkError::Stop("name"))?;
+	Pallet::<T>::do_register_model(
+		owner.clone(),
+		name,
+		content::<T>(1),
+		content::<T>(2),
+		licence::<T>(),
+		jurisdictions(),
+	)
+	.map_err(|_| BenchmarkError::Stop("register_model failed"))?;
+	Ok(id)
+}
+
+fn terms<T: Config>(rounds: u32, max_trainers: u32) -> TaskTermsOf<T> {
+	let ed = T::NativeBalance::minimum_balance().max(One::one());
+	TaskTerms {
+		asset: RewardAsset::Native,
+		reward_per_round: ed.saturating_mul(1_000_000u32.into()),
+		total_rounds: rounds,
+		min_trainers: 1,
+		max_trainers,
+		trainer_stake: Params::<T>::get().min_trainer_stake.max(ed.saturating_mul(1000u32.into())),
+		round_length: 10u32.into(),
+		challenge_window: 10u32.into(),
+		aggregation: AggregationRule::FedAvg,
+		jurisdictions: jurisdictions(),
+	}
+}
+
+struct Setup<T: Config> {
+	task: TaskId,
+	sponsor: T::AccountId,
+	aggregator: T::AccountId,
+	trainers: Vec<T::AccountId>,
+}
+
+/// A model, a task with `rounds` rounds, `n` trainers and a bonded aggregator.
+fn setup_task<T: Config>(n: u32, rounds: u32) -> Result<Setup<T>, BenchmarkError> {
+	let owner = funded::<T>("owner", 0);
+	let model = register::<T>(&owner)?;
+	let sponsor = funded::<T>("sponsor", 0);
+	let task = NextTaskId::<T>::get();
+	Pallet::<T>::do_create_task(sponsor.clone(), model, terms::<T>(rounds, T::MaxTrainersPerTask::get()))
+		.map_err(|_| BenchmarkError::Stop("create_task failed"))?;
+	let mut trainers = Vec::new();
+	for i in 0..n {
+		let trainer = funded::<T>("trainer", i);
+		Pallet::<T>::do_set_trainer_profile(trainer.clone(), last_jurisdiction())
+			.map_err(|_| BenchmarkError::Stop("profile failed"))?;
+		Pallet::<T>::do_join_task(trainer.clone(), task)
+			.map_err(|_| BenchmarkError::Stop("join failed"))?;
+		trainers.push(trainer);
+	}
+	let aggregator = funded::<T>("aggregator", 0);
+	Pallet::<T>::do_bond_aggregator(aggregator.clone(), task)
+		.map_err(|_| BenchmarkError::Stop("bond failed"))?;
+	Ok(Setup { task, sponsor, aggregator, trainers })
+}
+
+/// Open round 0 and have every trainer submit.
+fn submit_all<T: Config>(s: &Setup<T>) -> Result<(), BenchmarkError> {
+	Pallet::<T>::do_start_round(s.task).map_err(|_| BenchmarkError::Stop("start failed"))?;
+	for (i, trainer) in s.trainers.iter().enumerate() {
+		Pallet::<T>::do_submit_update(
+			trainer.clone(),
+			s.task,
+			0,
+			content::<T>(i as u8),
+			1_000 + i as u64,
+			Metrics::default(),
+		)
+		.map_err(|_| BenchmarkError::Stop("update failed"))?;
+	}
+	Ok(())
+}
+
+fn included<T: Config>(s: &Setup<T>) -> Result<IncludedOf<T>, BenchmarkError> {
+	BoundedVec::try_from(s.trainers.clone()).map_err(|_| BenchmarkError::Stop("too many"))
+}
+
+fn propose<T: Config>(who: &T::AccountId, fee: u32) -> Result<ProposalId, BenchmarkError> {
+	let id = NextProposalId::<T>::get();
+	Pallet::<T>::do_submit_proposal(
+		who.clone(),
+		ProposalKind::SetParameter(ParameterChange::AggregatorFee(
+			sp_runtime::Perbill::from_percent(fee % 50),
+		)),
+	)
+	.map_err(|_| BenchmarkError::Stop("proposal failed"))?;
+	Ok(id)
+}
+
+#[benchmarks]
 mod benches {
 	use super::*;
 
 	#[benchmark]
 	fn register_model() {
-		let caller = funded::<T>();
-		let name: BoundedVec<u8, _> = BoundedVec::try_from(
-			long_name().into_inner()[..T::MaxNameLen::get().min(256) as usize].to_vec(),
-		)
-		.expect("truncated to the bound");
+		let caller = funded::<T>("caller", 0);
+		let name: BoundedVec<u8, _> =
+			BoundedVec::try_from(alloc::vec![b'n'; T::MaxNameLen::get().min(256) as usize])
+				.expect("truncated to the bound");
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller.clone()), name, content(1), content(2));
+		_(
+			RawOrigin::Signed(caller.clone()),
+			name,
+			content::<T>(1),
+			content::<T>(2),
+			licence::<T>(),
+			jurisdictions(),
+		);
 
 		assert_eq!(NextModelId::<T>::get(), 1);
 	}
 
 	#[benchmark]
 	fn retire_model() -> Result<(), BenchmarkError> {
-		let caller = funded::<T>();
-		let name = BoundedVec::try_from(alloc::vec![b'n'; 1]).expect("1 fits");
-		Pallet::<T>::register_model(
-			RawOrigin::Signed(caller.clone()).into(),
-			name,
-			content(1),
-			content(2),
-		)
-		.map_err(|_| BenchmarkError::Stop("registering the model failed"))?;
+		let caller = funded::<T>("caller", 0);
+		let id = register::<T>(&caller)?;
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), 0);
+		_(RawOrigin::Signed(caller), id);
 
-		assert!(matches!(
-			Models::<T>::get(0).map(|m| m.status),
-			Some(crate::types::ModelStatus::Retired)
+		assert_eq!(Models::<T>::get(id).map(|m| m.status), Some(ModelStatus::Retired));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_trainer_profile() {
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), *b"DE");
+
+		assert!(TrainerProfiles::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn clear_trainer_profile() -> Result<(), BenchmarkError> {
+		let caller = funded::<T>("caller", 0);
+		Pallet::<T>::do_set_trainer_profile(caller.clone(), *b"DE")
+			.map_err(|_| BenchmarkError::Stop("profile"))?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()));
+
+		assert!(!TrainerProfiles::<T>::contains_key(&caller));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn create_task() -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner", 0);
+		let model = register::<T>(&owner)?;
+		let sponsor = funded::<T>("sponsor", 0);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(sponsor),
+			model,
+			terms::<T>(T::MaxRoundsPerTask::get(), T::MaxTrainersPerTask::get()),
+		);
+
+		assert!(Tasks::<T>::contains_key(0));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn cancel_task(n: Linear<0, 256>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxTrainersPerTask::get());
+		let s = setup_task::<T>(n, 1)?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(s.sponsor), s.task);
+
+		assert_eq!(Tasks::<T>::get(s.task).map(|t| t.status), Some(TaskStatus::Cancelled));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn expire_task(n: Linear<0, 256>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxTrainersPerTask::get());
+		let s = setup_task::<T>(n, 1)?;
+		let timeout = Params::<T>::get().task_idle_timeout;
+		set_block::<T>(now::<T>().saturating_add(timeout).saturating_add(One::one()));
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), s.task);
+
+		assert_eq!(Tasks::<T>::get(s.task).map(|t| t.status), Some(TaskStatus::Expired));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn join_task() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(0, 1)?;
+		let trainer = funded::<T>("joiner", 0);
+		Pallet::<T>::do_set_trainer_profile(trainer.clone(), last_jurisdiction())
+			.map_err(|_| BenchmarkError::Stop("profile"))?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(trainer.clone()), s.task);
+
+		assert!(Participants::<T>::contains_key(s.task, &trainer));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn leave_task() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		let trainer = s.trainers[0].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(trainer.clone()), s.task);
+
+		assert!(!Participants::<T>::contains_key(s.task, &trainer));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn bond_aggregator() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(0, 1)?;
+		Pallet::<T>::do_unbond_aggregator(s.aggregator.clone(), s.task)
+			.map_err(|_| BenchmarkError::Stop("unbond"))?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(s.aggregator.clone()), s.task);
+
+		assert!(Tasks::<T>::get(s.task).and_then(|t| t.aggregator).is_some());
+		Ok(())
+	}
+
+	#[benchmark]
+	fn unbond_aggregator() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(0, 1)?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(s.aggregator.clone()), s.task);
+
+		assert!(Tasks::<T>::get(s.task).and_then(|t| t.aggregator).is_none());
+		Ok(())
+	}
+
+	#[benchmark]
+	fn start_round() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), s.task);
+
+		assert!(Rounds::<T>::contains_key(s.task));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn submit_update() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		Pallet::<T>::do_start_round(s.task).map_err(|_| BenchmarkError::Stop("start"))?;
+		let trainer = s.trainers[0].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(trainer.clone()), s.task, 0, content::<T>(5), 1_000, Metrics::default());
+
+		assert!(Updates::<T>::contains_key(s.task, &trainer));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn submit_aggregate(n: Linear<1, 256>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxTrainersPerTask::get());
+		let s = setup_task::<T>(n, 1)?;
+		submit_all::<T>(&s)?;
+		let list = included::<T>(&s)?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(s.aggregator.clone()), s.task, 0, content::<T>(9), list, Metrics::default());
+
+		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Aggregated));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn challenge_aggregate() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		submit_all::<T>(&s)?;
+		Pallet::<T>::do_submit_aggregate(
+			s.aggregator.clone(),
+			s.task,
+			0,
+			content::<T>(9),
+			included::<T>(&s)?,
+			Metrics::default(),
+		)
+		.map_err(|_| BenchmarkError::Stop("aggregate"))?;
+		let challenger = funded::<T>("challenger", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), s.task, 0, content::<T>(11));
+
+		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Challenged));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn finalize_round(n: Linear<1, 256>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxTrainersPerTask::get());
+		let s = setup_task::<T>(n, 1)?;
+		submit_all::<T>(&s)?;
+		let deadline = Rounds::<T>::get(s.task).map(|r| r.deadline).ok_or(BenchmarkError::Stop("round"))?;
+		set_block::<T>(deadline.saturating_add(One::one()));
+		Pallet::<T>::do_submit_aggregate(
+			s.aggregator.clone(),
+			s.task,
+			0,
+			content::<T>(9),
+			included::<T>(&s)?,
+			Metrics::default(),
+		)
+		.map_err(|_| BenchmarkError::Stop("aggregate"))?;
+		set_block::<T>(now::<T>().saturating_add(20u32.into()));
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), s.task, 0);
+
+		assert_eq!(Tasks::<T>::get(s.task).map(|t| t.status), Some(TaskStatus::Completed));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn submit_proposal() {
+		let caller = funded::<T>("caller", 0);
+		let kind = ProposalKind::SetParameter(ParameterChange::AggregatorFee(
+			sp_runtime::Perbill::from_percent(5),
 		));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), kind);
+
+		assert!(Proposals::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn vote(v: Linear<1, 64>) -> Result<(), BenchmarkError> {
+		let v = v.min(T::MaxVotesPerAccount::get());
+		let proposer = funded::<T>("proposer", 0);
+		let voter = funded::<T>("voter", 0);
+		let balance = T::NativeBalance::minimum_balance().max(One::one());
+		for i in 1..v {
+			let id = propose::<T>(&proposer, i)?;
+			Pallet::<T>::do_vote(voter.clone(), id, true, balance, Conviction::Locked6x)
+				.map_err(|_| BenchmarkError::Stop("vote"))?;
+		}
+		let id = propose::<T>(&proposer, 0)?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(voter.clone()), id, true, balance, Conviction::Locked6x);
+
+		assert_eq!(VotingOf::<T>::get(&voter).len() as u32, v);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn close_proposal() -> Result<(), BenchmarkError> {
+		let proposer = funded::<T>("proposer", 0);
+		let id = propose::<T>(&proposer, 5)?;
+		// One voter with most of the issuance, so the proposal passes and is enacted.
+		let voter: T::AccountId = account("whale", 0, 0);
+		let whale = BalanceOf::<T>::max_value() / 4u32.into();
+		T::NativeBalance::set_balance(&voter, whale);
+		Pallet::<T>::do_vote(voter, id, true, whale, Conviction::Locked1x)
+			.map_err(|_| BenchmarkError::Stop("vote"))?;
+		let ends = Proposals::<T>::get(id).map(|p| p.ends_at).ok_or(BenchmarkError::Stop("p"))?;
+		set_block::<T>(ends.saturating_add(One::one()));
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert_eq!(Proposals::<T>::get(id).map(|p| p.status), Some(ProposalStatus::Passed));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn unlock(v: Linear<1, 64>) -> Result<(), BenchmarkError> {
+		let v = v.min(T::MaxVotesPerAccount::get());
+		let proposer = funded::<T>("proposer", 0);
+		let voter = funded::<T>("voter", 0);
+		let balance = T::NativeBalance::minimum_balance().max(One::one());
+		let mut ids = Vec::new();
+		for i in 0..v {
+			let id = propose::<T>(&proposer, i)?;
+			Pallet::<T>::do_vote(voter.clone(), id, false, balance, Conviction::None)
+				.map_err(|_| BenchmarkError::Stop("vote"))?;
+			ids.push(id);
+		}
+		let ends = Proposals::<T>::get(ids[ids.len() - 1])
+			.map(|p| p.ends_at)
+			.ok_or(BenchmarkError::Stop("p"))?;
+		set_block::<T>(ends.saturating_add(One::one()));
+		for id in ids {
+			Pallet::<T>::do_close_proposal(id).map_err(|_| BenchmarkError::Stop("close"))?;
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(proposer), voter.clone());
+
+		assert!(VotingOf::<T>::get(&voter).is_empty());
+		Ok(())
+	}
+
+	#[benchmark]
+	fn council_suspend() -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner", 0);
+		let id = register::<T>(&owner)?;
+		let origin =
+			T::SafetyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, id);
+
+		assert_eq!(Models::<T>::get(id).map(|m| m.status), Some(ModelStatus::Suspended));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn process_lapses(n: Linear<0, 32>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxLapsesPerBlock::get());
+		let owner = funded::<T>("owner", 0);
+		for _ in 0..n {
+			let id = register::<T>(&owner)?;
+			Pallet::<T>::do_council_suspend(id).map_err(|_| BenchmarkError::Stop("suspend"))?;
+		}
+		let at = now::<T>().saturating_add(Params::<T>::get().ratification_period);
+		set_block::<T>(at);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(at);
+		}
+
+		assert_eq!(PendingLapses::<T>::get(at).len(), 0);
 		Ok(())
 	}
 

@@ -4,6 +4,7 @@ use crate::*;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{AsEnsureOriginWithArg, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	PalletId,
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -12,6 +13,8 @@ use frame_support::{
 use frame_system::{limits::{BlockLength, BlockWeights}, EnsureRoot, EnsureSigned};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use frame_support::traits::EitherOfDiverse;
+use pallet_decentralml::types::ProtocolParams;
 use sp_runtime::{traits::One, Perbill};
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -186,15 +189,57 @@ impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
 }
 
 parameter_types! {
-	/// Held from a model's owner while the model is registered.
+	/// Held from a model's owner while the model is not retired.
 	pub const ModelDeposit: Balance = UNIT;
+	/// Derives the account holding asset reward pools and asset stakes.
+	pub const DecentralMlPalletId: PalletId = PalletId(*b"py/dcnml");
+	/// One conviction lock period: votes lock 1, 2, 4 .. 32 of these after voting ends.
+	pub const DecentralMlVoteLockingPeriod: BlockNumber = 10 * MINUTES;
+	/// Protocol parameters until governance changes them (stored on chain afterwards).
+	pub const DecentralMlDefaultParams: ProtocolParams<Balance, BlockNumber> = ProtocolParams {
+		aggregator_fee: Perbill::from_percent(10),
+		non_submit_slash: Perbill::from_percent(10),
+		aggregator_bond: 10 * UNIT,
+		challenge_bond: 5 * UNIT,
+		proposal_deposit: UNIT,
+		min_trainer_stake: 100 * MILLI_UNIT,
+		voting_period: 5 * MINUTES,
+		aggregation_period: 2 * MINUTES,
+		task_idle_timeout: HOURS,
+		ratification_period: 30 * MINUTES,
+		// Shares of total issuance that must turn out (0.0001% and 0.0002%: dev-chain values;
+		// a public chain would raise them by governance).
+		standard_quorum: Perbill::from_parts(1_000),
+		standard_approval: Perbill::from_percent(50),
+		safety_quorum: Perbill::from_parts(2_000),
+		safety_approval: Perbill::from_parts(666_666_667),
+	};
 }
+
+/// Who may suspend a model at once: any safety council member (the suspension lapses unless
+/// the token-holder collective ratifies it), or root.
+type DecentralMlSafetyOrigin = EitherOfDiverse<
+	EnsureRoot<AccountId>,
+	pallet_collective::EnsureMember<AccountId, SafetyCouncilInstance>,
+>;
 
 impl pallet_decentralml::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type NativeBalance = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeFreezeReason = RuntimeFreezeReason;
+	type AssetId = AssetId;
+	type Assets = Assets;
+	type PalletId = DecentralMlPalletId;
+	type SafetyOrigin = DecentralMlSafetyOrigin;
 	type ModelDeposit = ModelDeposit;
 	type MaxNameLen = ConstU32<64>;
+	type MaxCidLen = ConstU32<128>;
+	type MaxTrainersPerTask = ConstU32<256>;
+	type MaxRoundsPerTask = ConstU32<1_000>;
+	type MaxVotesPerAccount = ConstU32<64>;
+	type MaxLapsesPerBlock = ConstU32<32>;
+	type VoteLockingPeriod = DecentralMlVoteLockingPeriod;
+	type DefaultParams = DecentralMlDefaultParams;
 	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
 }
