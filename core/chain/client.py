@@ -327,7 +327,8 @@ class ChainClient:
             weight = info.get("weight", {})
             if not isinstance(weight, dict):
                 weight = {"ref_time": int(weight)}
-            return FeeEstimate(int(info["partial_fee"]), {k: int(v) for k, v in weight.items()})
+            fee = info.get("partial_fee", info.get("partialFee"))
+            return FeeEstimate(int(fee), {k: int(v) for k, v in weight.items()})
 
         return self._rpc(read, "fee estimate")
 

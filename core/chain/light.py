@@ -123,9 +123,8 @@ class LightReader:
     def _value(self, function: Any, data: str | None) -> Any:
         if data is None:
             if function.value["modifier"] == "Default":
-                return self._decode(
-                    function.get_value_type_string(), function.value["default"]
-                ).value
+                default = function.value_object["default"].value_object
+                return self._decode(function.get_value_type_string(), default).value
             return None
         return self._decode(function.get_value_type_string(), data).value
 
@@ -146,7 +145,7 @@ class LightReader:
     def storage(self, pallet: str, item: str, params: list[Any] | None = None) -> Any:
         function = self._function(pallet, item)
         if params:
-            hashers = function.get_params_hashers()
+            hashers = function.get_param_hashers()
             type_strings = function.get_params_type_string()
             key = self._prefix(pallet, item)
             for value, hasher, type_string in zip(params, hashers, type_strings, strict=False):
@@ -162,7 +161,7 @@ class LightReader:
         if prefix:
             raise UnknownCall("LightReader reads whole maps only")
         function = self._function(pallet, item)
-        hashers = function.get_params_hashers()
+        hashers = function.get_param_hashers()
         type_strings = function.get_params_type_string()
         start = self._prefix(pallet, item)
         keys: list[str] = []

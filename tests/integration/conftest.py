@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from .clirun import Run, make_runner
 from .devnode import DevNode, NodeStartError, node_binary
 from .kubo import KuboDaemon, KuboStartError, kubo_binary
 
@@ -60,3 +61,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         node = fixtures.get("dev_node")
         if isinstance(node, DevNode):
             report.sections.append(("node-decentralml log (tail)", node.log_tail()))
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A per-module home for the CLI: config dir, keystore and scratch files."""
+    return tmp_path_factory.mktemp("cli-home")
+
+
+@pytest.fixture(scope="module")
+def cli(dev_node: DevNode, kubo: KuboDaemon, cli_home: Path) -> Run:
+    """The installed `decentralml` script wired to the test node and Kubo."""
+    return make_runner(dev_node.ws_url, kubo.api_url, cli_home)
