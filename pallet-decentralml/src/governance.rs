@@ -395,6 +395,9 @@ impl<T: Config> Pallet<T> {
 	/// Lapse the council suspensions due at `now` that were not ratified. Bounded by
 	/// `MaxLapsesPerBlock`.
 	pub(crate) fn do_process_lapses(now: BlockNumberFor<T>) -> Weight {
+		if !PendingLapses::<T>::contains_key(now) {
+			return T::WeightInfo::process_lapses(0);
+		}
 		let list = PendingLapses::<T>::take(now);
 		let count = list.len() as u32;
 		for model_id in list {

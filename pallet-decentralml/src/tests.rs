@@ -976,6 +976,9 @@ fn challenge_aggregate_errors() {
 		aggregate(task, 0, &[3]);
 		assert_noop!(c(5, task, 0, cref("e")), E::ChallengeOwnAggregate);
 		assert_noop!(c(100, task, 0, cref("e")), E::InsufficientBalance);
+		NextProposalId::<Test>::put(u32::MAX);
+		assert_noop!(c(7, task, 0, cref("e")), E::ProposalIdsExhausted);
+		NextProposalId::<Test>::put(0);
 		run_to_block(18);
 		assert_noop!(c(7, task, 0, cref("e")), E::ChallengeWindowClosed);
 		let model = register(1);
