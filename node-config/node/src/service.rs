@@ -10,7 +10,9 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
-use std::{sync::Arc, time::Duration};
+use sc_executor::{HeapAllocStrategy, WasmExecutor, DEFAULT_HEAP_ALLOC_STRATEGY};
+use sc_service::config::ExecutorConfiguration;
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 /// Host functions the runtime may import. A runtime built with `runtime-benchmarks` also
 /// imports the benchmarking host functions, so the node must provide them.
@@ -22,7 +24,40 @@ type HostFunctions = sp_io::SubstrateHostFunctions;
 
 /// The full client.
 pub(crate) type FullClient =
-	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
+	sc_service::TFullClient<Block, RuntimeApi, WasmExecutor<HostFunctions>>;
+
+/// The node's cache directory: compiled runtimes (`wasm/`, keyed by the runtime's code and
+/// the compiler settings), so that a node does not recompile the same runtime on every
+/// start. Everything in it is derived and safe to delete or share between nodes.
+/// `DECENTRALML_NODE_CACHE=<dir>` moves it, `DECENTRALML_NODE_CACHE=off` disables it;
+/// the default is `$XDG_CACHE_HOME/node-decentralml` (or `~/.cache/node-decentralml`).
+fn cache_root() -> Option<PathBuf> {
+	match std::env::var_os("DECENTRALML_NODE_CACHE") {
+		Some(v) if v == "off" => None,
+		Some(v) => Some(PathBuf::from(v)),
+		None => std::env::var_os("XDG_CACHE_HOME")
+			.map(PathBuf::from)
+			.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+			.map(|cache| cache.join("node-decentralml")),
+	}
+}
+
+/// The runtime executor: as Substrate's default, plus the compiled-runtime cache.
+fn new_executor(config: &ExecutorConfiguration) -> WasmExecutor<HostFunctions> {
+	let heap = config
+		.default_heap_pages
+		.map_or(DEFAULT_HEAP_ALLOC_STRATEGY, |p| HeapAllocStrategy::Static { extra_pages: p as _ });
+	let builder = WasmExecutor::<HostFunctions>::builder()
+		.with_execution_method(config.wasm_method)
+		.with_onchain_heap_alloc_strategy(heap)
+		.with_offchain_heap_alloc_strategy(heap)
+		.with_max_runtime_instances(config.max_runtime_instances)
+		.with_runtime_cache_size(config.runtime_cache_size);
+	match cache_root() {
+		Some(dir) => builder.with_cache_path(dir.join("wasm")).build(),
+		None => builder.build(),
+	}
+}
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
@@ -58,7 +93,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		})
 		.transpose()?;
 
-	let executor = sc_service::new_wasm_executor::<HostFunctions>(&config.executor);
+	let executor = new_executor(&config.executor);
 	let (client, backend, keystore_container, task_manager) =
 		sc_service::new_full_parts::<Block, RuntimeApi, _>(
 			config,
