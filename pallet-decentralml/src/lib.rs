@@ -72,6 +72,14 @@
 //! - every ongoing proposal's tally equals the sum of its recorded votes, and no vote exceeds
 //!   the voter's frozen voting balance, which equals its largest live vote;
 //! - participant counts, profile task counts, round submissions and ids are consistent.
+//!
+//! ## Tests
+//!
+//! `cargo test -p pallet-decentralml` runs the unit tests (each call's success and each of its
+//! errors) and the property tests: 10,000 random call sequences by default, each followed by a
+//! wind-down that must leave every hold, freeze and escrow at zero. `DML_PROPTEST_CASES=N`
+//! sets the number of sequences (long-run mode: a large N, ideally with `--release`).
+//! `--features runtime-benchmarks` adds the benchmark test suite.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
