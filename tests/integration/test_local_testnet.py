@@ -42,8 +42,11 @@ def finalized(node: DevNode) -> int:
 def test_three_validators_author_and_finalize(tmp_path: Path) -> None:
     alice = LocalValidator(tmp_path, "alice", ["--node-key", ALICE_NODE_KEY])
     boot = f"/ip4/127.0.0.1/tcp/{alice.p2p_port}/p2p/{ALICE_PEER_ID}"
-    bob = LocalValidator(tmp_path, "bob", ["--bootnodes", boot])
-    charlie = LocalValidator(tmp_path, "charlie", ["--bootnodes", boot])
+    # A non-dev chain refuses to invent a network key for a validator unless told to.
+    bob = LocalValidator(tmp_path, "bob", ["--bootnodes", boot, "--unsafe-force-node-key-generation"])
+    charlie = LocalValidator(
+        tmp_path, "charlie", ["--bootnodes", boot, "--unsafe-force-node-key-generation"]
+    )
     nodes = [alice, bob, charlie]
     try:
         for node in nodes:
