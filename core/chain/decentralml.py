@@ -68,11 +68,20 @@ def jurisdiction(code: str) -> str:
     return to_hex(code.encode())
 
 
-def jurisdictions(codes: Sequence[str]) -> list[str]:
+def bounded(items: list[Any]) -> list[list[Any]]:
+    """A ``BoundedVec`` of non-byte items as scalecodec encodes it.
+
+    scale-info describes ``BoundedVec<T, S>`` as a tuple struct with one field (the Vec);
+    scalecodec unwraps a single field only for non-list values, so a list must be wrapped.
+    """
+    return [items]
+
+
+def jurisdictions(codes: Sequence[str]) -> list[list[str]]:
     out = [jurisdiction(c) for c in codes]
     if len(out) > 32:
         raise InputError("at most 32 jurisdictions")
-    return out
+    return bounded(out)
 
 
 def perbill(fraction: float, what: str) -> int:
@@ -343,7 +352,7 @@ class DecentralMl(DecentralMlReader):
             "task_id": task_id,
             "round": round_index,
             "weights": weights.to_chain(),
-            "included": list(included),
+            "included": bounded(list(included)),
             "metrics": metrics(loss, accuracy),
         }
         return self.call(signer, "submit_aggregate", params, **kw)

@@ -428,7 +428,7 @@ def test_model_whose_bytes_do_not_match_the_chain_is_refused(
             "share_alike": False,
         }
     if "jurisdictions" in reg_args:
-        args["jurisdictions"] = []
+        args["jurisdictions"] = [[]]  # BoundedVec: a one-field tuple struct
     sent = js(
         cli(
             "--json",

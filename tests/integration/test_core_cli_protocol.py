@@ -22,7 +22,7 @@ from .kubo import KuboDaemon
 
 pytestmark = [pytest.mark.chain, pytest.mark.ipfs]
 
-VOTING_PERIOD = 4  # blocks (the runtime default is 5 minutes)
+VOTING_PERIOD = 15  # blocks (the runtime default is 5 minutes)
 
 
 def block(dev_node: DevNode) -> int:
@@ -388,9 +388,8 @@ def test_task_cancel_refunds(cli: Run, cli_home: Path, short_votes: None) -> Non
     assert record(cli("--json", "balance", "//Dave", "--asset", "1"))["balance"] == str(
         100_000 * 10**12
     )
-    assert int(record(cli("--json", "balance", "//Dave"))["reserved"]) > int(
-        before["reserved"]
-    )  # model deposit
+    # Everything the task escrowed came back; what stays held is the model deposit.
+    assert record(cli("--json", "balance", "//Dave"))["reserved"] == before["reserved"]
     proc = cli("--json", "task", "expire", str(task), "--from", "//Dave", ok=False)
     assert js(proc)["error"]["error"] == "TaskNotLive"
 

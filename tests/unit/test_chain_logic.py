@@ -126,7 +126,7 @@ def test_system_errors(value: Any, pallet: str, name: str) -> None:
 
 
 def test_parameter_builders() -> None:
-    assert jurisdictions(["de", "US"]) == ["0x4445", "0x5553"]
+    assert jurisdictions(["de", "US"]) == [["0x4445", "0x5553"]]
     for bad in (["DEU"], ["1A"], [""]):
         with pytest.raises(InputError, match="jurisdiction"):
             jurisdictions(bad)
@@ -163,7 +163,7 @@ def test_task_terms() -> None:
     chain = terms.to_chain()
     assert chain["asset"] == {"Asset": 1}
     assert chain["aggregation"] == "CoordinateMedian"
-    assert chain["jurisdictions"] == ["0x4445"]
+    assert chain["jurisdictions"] == [["0x4445"]]
     assert TaskTerms(10, 3, 1, 5, 2, 20, 5).to_chain()["asset"] == "Native"
     with pytest.raises(InputError, match="min trainers"):
         TaskTerms(10, 3, 6, 5, 2, 20, 5).to_chain()
@@ -179,7 +179,7 @@ def test_proposal_kinds() -> None:
         "Safety": {"model": 1, "action": "Suspend"}
     }
     assert proposal_kind("jurisdictions", model=1, jurisdictions=["fr"]) == {
-        "SetJurisdictions": {"model": 1, "jurisdictions": ["0x4652"]}
+        "SetJurisdictions": {"model": 1, "jurisdictions": [["0x4652"]]}
     }
     assert proposal_kind("parameter", name="aggregator-fee", value="5") == {
         "SetParameter": {"AggregatorFee": 50_000_000}
