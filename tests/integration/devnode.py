@@ -52,6 +52,20 @@ def rpc_call(port: int, method: str, params: list | None = None, timeout: float 
     return reply["result"]
 
 
+def stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process started with start_new_session: SIGTERM its group, SIGKILL after 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
 class NodeStartError(RuntimeError):
     """The node did not answer RPC in time; the message holds its log tail."""
 
@@ -141,16 +155,7 @@ class DevNode:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        stop_process_group(self.process)
 
     def __enter__(self) -> DevNode:
         return self

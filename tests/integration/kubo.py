@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -19,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .devnode import free_port
+from .devnode import free_port, stop_process_group
 
 READY_TIMEOUT_S = float(os.environ.get("DML_KUBO_READY_TIMEOUT", "60"))
 
@@ -125,16 +124,7 @@ class KuboDaemon:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        stop_process_group(self.process)
 
     def __enter__(self) -> KuboDaemon:
         return self
