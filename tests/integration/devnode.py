@@ -15,8 +15,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 READY_TIMEOUT_S = float(os.environ.get("DML_NODE_READY_TIMEOUT", "90"))
 
@@ -38,7 +40,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rpc_call(port: int, method: str, params: list | None = None, timeout: float = 5.0) -> object:
+def rpc_call(port: int, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}",
@@ -66,12 +68,76 @@ def stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
         pass
 
 
+class ManagedProcess:
+    """A child in its own session, its output in ``log_path``: waited for, always stoppable.
+
+    Subclasses are dataclasses with a ``process`` field and a ``log_path``.
+    """
+
+    process: subprocess.Popen[bytes] | None
+
+    @property
+    def log_path(self) -> Path:
+        raise NotImplementedError
+
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def wait_for(
+        self,
+        probe: Callable[[], object],
+        errors: tuple[type[BaseException], ...],
+        timeout: float,
+    ) -> int | None:
+        """Call ``probe`` every 0.1 s until it returns without one of ``errors``.
+
+        Returns None once it answers, or the exit code if the process died first. After
+        ``timeout`` seconds the process is stopped and TimeoutError raised.
+        """
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                return code
+            try:
+                probe()
+                return None
+            except errors:
+                time.sleep(0.1)
+        self.stop()
+        raise TimeoutError
+
+    def stop(self) -> None:
+        stop_process_group(self.process)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class NodeStartError(RuntimeError):
     """The node did not answer RPC in time; the message holds its log tail."""
 
 
 @dataclass
-class DevNode:
+class DevNode(ManagedProcess):
     base_path: Path
     extra_args: list[str] = field(default_factory=list)
     rpc_port: int = field(default_factory=free_port)
@@ -108,57 +174,30 @@ class DevNode:
         binary = node_binary()
         if not binary.exists():
             raise NodeStartError(
-                f"{binary} does not exist: build it with scripts/build-node "
-                "(or set DML_NODE_BIN)"
+                f"{binary} does not exist: build it with scripts/build-node (or set DML_NODE_BIN)"
             )
         self.base_path.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
         self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
-            self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+        self.spawn(self.command())
         if wait:
             self.wait_ready()
         return self
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            code = self.process.poll()
-            if code is not None:
-                raise NodeStartError(
-                    f"node-decentralml exited with code {code} before its RPC came up.\n"
-                    f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
-                )
-            try:
-                rpc_call(self.rpc_port, "system_health", timeout=1.0)
-                self.ready_after_s = time.monotonic() - self.started_at
-                return
-            except (OSError, urllib.error.URLError, RuntimeError):
-                time.sleep(0.1)
-        self.stop()
-        raise NodeStartError(
-            f"node-decentralml did not answer RPC on port {self.rpc_port} within {timeout:.0f} s.\n"
-            f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
-        )
-
-    def stop(self) -> None:
-        stop_process_group(self.process)
-
-    def __enter__(self) -> DevNode:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            code = self.wait_for(
+                lambda: rpc_call(self.rpc_port, "system_health", timeout=1.0),
+                (OSError, urllib.error.URLError, RuntimeError),
+                timeout,
+            )
+        except TimeoutError:
+            raise NodeStartError(
+                f"node-decentralml did not answer RPC on port {self.rpc_port} within {timeout:.0f} s.\n"
+                f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
+            ) from None
+        if code is not None:
+            raise NodeStartError(
+                f"node-decentralml exited with code {code} before its RPC came up.\n"
+                f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
+            )
+        self.ready_after_s = time.monotonic() - self.started_at

@@ -12,13 +12,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .devnode import free_port, stop_process_group
+from .devnode import ManagedProcess, free_port
 
 READY_TIMEOUT_S = float(os.environ.get("DML_KUBO_READY_TIMEOUT", "60"))
 
@@ -41,7 +40,7 @@ class KuboStartError(RuntimeError):
 
 
 @dataclass
-class KuboDaemon:
+class KuboDaemon(ManagedProcess):
     repo: Path
     api_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
@@ -79,24 +78,9 @@ class KuboDaemon:
             raise KuboStartError("Kubo not found: run scripts/setup-kubo (or set DML_IPFS_BIN)")
         if not (self.repo / "config").exists():
             self.init()
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(binary), "daemon", "--offline"],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+        self.spawn([str(binary), "daemon", "--offline"], env=self.env())
         self.wait_ready()
         return self
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
 
     def version(self) -> str:
         req = urllib.request.Request(f"{self.api_url}/api/v0/version", data=b"", method="POST")
@@ -104,30 +88,16 @@ class KuboDaemon:
             return str(json.loads(resp.read())["Version"])
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            code = self.process.poll()
-            if code is not None:
-                raise KuboStartError(
-                    f"Kubo exited with code {code}.\n--- {self.log_path} ---\n{self.log_tail()}"
-                )
-            try:
-                self.version()
-                return
-            except (OSError, urllib.error.URLError, ValueError):
-                time.sleep(0.1)
-        self.stop()
-        raise KuboStartError(
-            f"Kubo did not answer on {self.api_url} within {timeout:.0f} s.\n"
-            f"--- {self.log_path} ---\n{self.log_tail()}"
-        )
-
-    def stop(self) -> None:
-        stop_process_group(self.process)
-
-    def __enter__(self) -> KuboDaemon:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            code = self.wait_for(
+                self.version, (OSError, urllib.error.URLError, ValueError), timeout
+            )
+        except TimeoutError:
+            raise KuboStartError(
+                f"Kubo did not answer on {self.api_url} within {timeout:.0f} s.\n"
+                f"--- {self.log_path} ---\n{self.log_tail()}"
+            ) from None
+        if code is not None:
+            raise KuboStartError(
+                f"Kubo exited with code {code}.\n--- {self.log_path} ---\n{self.log_tail()}"
+            )
