@@ -10,19 +10,14 @@ temporary databases and reports the median and worst time from spawn to the firs
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
-import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _results import result, write
 
-from tests.integration.devnode import DevNode, node_binary, rpc_call  # noqa: E402
+from tests.integration.devnode import DevNode, node_binary, rpc_call
 
 
 def wasm_size() -> int | None:
@@ -51,26 +46,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    ready, finalized = zip(*(one_run() for _ in range(args.runs)))
+    runs = [one_run() for _ in range(args.runs)]
+    ready = [r for r, _ in runs]
+    finalized = [f for _, f in runs]
     results = [
-        {"name": "rpc_ready_median", "value": round(statistics.median(ready), 2), "unit": "s", "target": "<= 10", "met": statistics.median(ready) <= 10},
-        {"name": "rpc_ready_worst", "value": round(max(ready), 2), "unit": "s", "target": "<= 10", "met": max(ready) <= 10},
-        {"name": "first_finalized_block_median", "value": round(statistics.median(finalized), 2), "unit": "s", "target": None, "met": None},
+        result(
+            "rpc_ready_median",
+            round(statistics.median(ready), 2),
+            "s",
+            "<= 10",
+            statistics.median(ready) <= 10,
+        ),
+        result("rpc_ready_worst", round(max(ready), 2), "s", "<= 10", max(ready) <= 10),
+        result(
+            "first_finalized_block_median", round(statistics.median(finalized), 2), "s", None, None
+        ),
     ]
     size = wasm_size()
     if size is not None:
-        results.append({"name": "runtime_wasm", "value": round(size / 1024), "unit": "KiB", "target": None, "met": None})
-    out = {
-        "command": f".venv/bin/python bench/node_startup.py --runs {args.runs}",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip()
-        + f", {__import__('os').cpu_count()} cores",
-        "results": results,
-    }
-    dest = ROOT / "bench" / "results" / "node_startup.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+        results.append(result("runtime_wasm", round(size / 1024), "KiB", None, None))
+    write("node_startup", f".venv/bin/python bench/node_startup.py --runs {args.runs}", results)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -67,8 +68,6 @@ def test_build_spec_outputs_both_presets() -> None:
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        import json
-
         spec = json.loads(proc.stdout)
         patch = spec["genesis"]["runtimeGenesis"]["patch"]
         assert len(patch["aura"]["authorities"]) == validators
