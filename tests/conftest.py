@@ -1,4 +1,5 @@
-"""Fixtures that run a real node-decentralml and a real Kubo (IPFS) daemon."""
+"""Fixtures shared by every test directory: a real node-decentralml and a real Kubo (IPFS) daemon,
+one of each per pytest session (per xdist worker), always stopped."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .clirun import Run, make_runner
-from .devnode import DevNode, NodeStartError, node_binary
-from .kubo import KuboDaemon, KuboStartError, kubo_binary
+from tests.integration.clirun import Run, make_runner
+from tests.integration.devnode import DevNode, NodeStartError, node_binary
+from tests.integration.kubo import KuboDaemon, KuboStartError, kubo_binary
 
 
 @pytest.fixture(scope="session")
