@@ -15,7 +15,7 @@ use frame_support::{
 	},
 	BoundedVec,
 };
-use sp_runtime::{DispatchError, Perbill};
+use sp_runtime::{BuildStorage, DispatchError, Perbill};
 
 type E = Error<Test>;
 
@@ -1393,4 +1393,47 @@ fn update_storage_is_cleared_after_the_round() {
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		assert!(Updates::<Test>::iter_prefix(task).next().is_none());
 	});
+}
+
+// ---- genesis
+
+#[test]
+fn genesis_overrides_periods_and_keeps_the_other_defaults() {
+	let mut storage = crate::mock::genesis_storage();
+	crate::GenesisConfig::<Test> {
+		voting_period: Some(15),
+		aggregation_period: Some(10),
+		task_idle_timeout: None,
+		ratification_period: Some(30),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	sp_io::TestExternalities::from(storage).execute_with(|| {
+		let defaults = <Test as crate::Config>::DefaultParams::get();
+		let params = crate::Params::<Test>::get();
+		assert_eq!(params.voting_period, 15);
+		assert_eq!(params.aggregation_period, 10);
+		assert_eq!(params.ratification_period, 30);
+		assert_eq!(params.task_idle_timeout, defaults.task_idle_timeout);
+		assert_eq!(params.aggregator_bond, defaults.aggregator_bond);
+		assert!(crate::Params::<Test>::exists());
+	});
+}
+
+#[test]
+fn genesis_without_overrides_stores_nothing() {
+	let mut storage = crate::mock::genesis_storage();
+	crate::GenesisConfig::<Test>::default().assimilate_storage(&mut storage).unwrap();
+	sp_io::TestExternalities::from(storage).execute_with(|| {
+		assert!(!crate::Params::<Test>::exists());
+		assert_eq!(crate::Params::<Test>::get(), <Test as crate::Config>::DefaultParams::get());
+	});
+}
+
+#[test]
+#[should_panic(expected = "period overrides must be non-zero")]
+fn genesis_rejects_a_zero_period() {
+	let mut storage = crate::mock::genesis_storage();
+	let _ = crate::GenesisConfig::<Test> { voting_period: Some(0), ..Default::default() }
+		.assimilate_storage(&mut storage);
 }

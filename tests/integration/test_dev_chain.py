@@ -184,6 +184,17 @@ def test_demo_asset_exists_from_genesis(substrate: SubstrateInterface) -> None:
     assert asset_balance(substrate, DEMO_ASSET_ID, kp("//Dave").ss58_address) == 100_000 * UNIT
 
 
+def test_dev_genesis_shortens_protocol_periods(substrate: SubstrateInterface) -> None:
+    """The development preset overrides the periods so a federation and a vote fit a demo,
+    and keeps the rest of the defaults."""
+    params = substrate.query("DecentralMl", "Params").value
+    assert params["voting_period"] == 15
+    assert params["aggregation_period"] == 10
+    assert params["ratification_period"] == 30
+    assert params["task_idle_timeout"] == 150
+    assert params["aggregator_fee"] == 100_000_000  # 10%, the runtime's default
+
+
 def content_ref(cid: str, size: int, fill: str) -> dict:
     return {"cid": "0x" + cid.encode().hex(), "digest": "0x" + fill * 64, "size": size}
 

@@ -3,7 +3,8 @@
 //! Both endow the well-known dev accounts, make Alice sudo, seat Alice, Bob and Charlie on
 //! the safety council, and create a demo bring-your-own asset ([`DEMO_ASSET_ID`], symbol
 //! `DCC`) with a balance for every dev account, so a task can be funded in a non-native
-//! token from the first block.
+//! token from the first block. Both shorten the protocol periods ([`dev_periods`]) so that
+//! rounds and votes finish in a demo's time.
 
 use crate::{AccountId, AssetId, Balance, UNIT};
 use alloc::{vec, vec::Vec};
@@ -27,6 +28,20 @@ fn dev_accounts() -> Vec<AccountId> {
 
 fn authority(k: Sr25519Keyring, g: Ed25519Keyring) -> (AuraId, GrandpaId) {
 	(k.public().into(), g.public().into())
+}
+
+/// Protocol periods of the development chain, in 2 s blocks: short enough that a demo
+/// federation finishes a round and a vote closes within a minute or two.
+pub mod dev_periods {
+	use crate::BlockNumber;
+	/// 30 s of voting.
+	pub const VOTING: BlockNumber = 15;
+	/// 20 s for the aggregator after a round's deadline.
+	pub const AGGREGATION: BlockNumber = 10;
+	/// 5 minutes before an idle task may be expired.
+	pub const TASK_IDLE_TIMEOUT: BlockNumber = 150;
+	/// 1 minute to ratify a council suspension.
+	pub const RATIFICATION: BlockNumber = 30;
 }
 
 fn genesis(authorities: Vec<(AuraId, GrandpaId)>, root: AccountId) -> Value {
@@ -58,6 +73,12 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, root: AccountId) -> Value {
 		},
 		safety_council_membership: pallet_membership::GenesisConfig {
 			members: council.try_into().expect("3 members fit SafetyMaxMembers"),
+		},
+		decentral_ml: pallet_decentralml::GenesisConfig {
+			voting_period: Some(dev_periods::VOTING),
+			aggregation_period: Some(dev_periods::AGGREGATION),
+			task_idle_timeout: Some(dev_periods::TASK_IDLE_TIMEOUT),
+			ratification_period: Some(dev_periods::RATIFICATION),
 		},
 	})
 }
