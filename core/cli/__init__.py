@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # protocol actions (composed from the runtime's DecentralMl calls)
     _protocol(sub, cmd)
+    from .dev import register_dev_commands  # the local dev stack (core/devstack.py)
+
+    register_dev_commands(sub, cmd)
     return parser
 
 

@@ -579,4 +579,5 @@ def query(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 __all__ = ["UnknownAccount"]
 
+from .dev import *  # noqa: E402,F403 - dev stack handlers (decentralml dev ...)
 from .protocol import *  # noqa: E402,F403 - protocol handlers live in their own module
