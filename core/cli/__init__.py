@@ -263,6 +263,9 @@ def _protocol(sub: argparse._SubParsersAction[_Parser], cmd: object) -> None:
     from .protocol import register_protocol_commands
 
     register_protocol_commands(sub, cmd, _signer)
+    from .roles import register_role_commands
+
+    register_role_commands(sub, cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,7 +65,7 @@ def _opt_int(value: Any, name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"progress event field {name!r} must be an integer or null")
-    return value
+    return int(value)
 
 
 @dataclass(frozen=True)

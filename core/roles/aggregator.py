@@ -1,0 +1,251 @@
+"""The aggregator: bond, open rounds, aggregate the valid updates with the task's rule, and
+finalize rounds when allowed, so that a federation runs by itself.
+
+Invalid updates (bytes that do not match their digest, missing content, NaN/Inf, wrong names,
+shapes or dtypes, an update from a non-participant) are left out with a recorded reason (a
+``rejected`` event and a log line); the round goes on with the others.
+
+``tamper`` is a fault-injection switch for demos and tests: the aggregate is perturbed after it
+is computed, so that verifiers catch it and challenge.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import ExtrinsicFailed
+from .base import Role, RoleFinished
+from .chainview import RoundView, TaskView, content_ref
+from .combine import Checked, Rejected, check_update, combine, order_updates, reported_metrics
+from .learning import Weights, rule_text
+
+log = logging.getLogger(__name__)
+
+BENIGN_START = ("RoundInProgress", "NotEnoughTrainers", "NoAggregator", "TaskNotLive")
+BENIGN_FINALIZE = (
+    "RoundStillOpen",
+    "AwaitingAggregate",
+    "ChallengeWindowOpen",
+    "RoundUnderChallenge",
+    "WrongRound",
+    "NoActiveRound",
+)
+
+
+def tamper_weights(weights: Weights) -> Weights:
+    """Shift every value of the first array by 0.25 (fault injection, test-only)."""
+    out = dict(weights)
+    first = next(iter(out))
+    out[first] = out[first] + out[first].dtype.type(0.25)
+    return out
+
+
+class Aggregator(Role):
+    name = "aggregator"
+
+    def __init__(self, *args: Any, tamper: bool = False, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.tamper = tamper
+        self._params: dict[str, Any] | None = None
+
+    def aggregation_period(self) -> int:
+        if self._params is None:
+            self._params = self.chain.params()
+        return int(self._params.get("aggregation_period", 0))
+
+    def finalized_rounds(self) -> int:
+        return sum(1 for r in self.journal.rounds().values() if r.get("finalized"))
+
+    def start(self) -> None:
+        task = self.require_task()
+        self.spec(task)
+
+    def step(self, block: int) -> None:
+        task = self.require_task()
+        me = self.chain.address
+        if task.aggregator != me:
+            if self.journal.meta("bonded"):
+                raise RoleFinished(f"no longer the aggregator of task {self.task_id} (unbonded)")
+            if task.aggregator is not None:
+                self.emit("waiting", f"{task.aggregator} is the aggregator", once=True)
+                return
+            self.emit("joining", f"bonding as the aggregator of task {self.task_id}")
+            try:
+                self.chain.task_call("bond_aggregator", self.task_id)
+            except ExtrinsicFailed as exc:
+                if exc.error != "AggregatorAlreadyBonded":
+                    raise
+                return
+            self.journal.set_meta("bonded", True)
+            return
+        if not self.journal.meta("bonded"):
+            self.journal.set_meta("bonded", True)
+        current = self.chain.round(self.task_id)
+        if current is None:
+            self._maybe_start(task)
+            return
+        if current.status == "Open":
+            self._open_round(task, current, block)
+        elif current.status == "Aggregated":
+            agg = current.aggregate
+            if agg is not None and block + 1 > agg.submitted_at + task.challenge_window:
+                self._finalize(task, current)
+            else:
+                self.emit("waiting", "challenge window open", round=current.index, once=True)
+        elif current.status == "Failed":
+            self._finalize(task, current)
+        else:
+            self.emit("waiting", f"round {current.status}", round=current.index, once=True)
+
+    # ---- round phases ----------------------------------------------------------------------------
+    def _maybe_start(self, task: TaskView) -> None:
+        if (
+            self.options.max_rounds is not None
+            and self.finalized_rounds() >= self.options.max_rounds
+        ):
+            raise RoleFinished(f"{self.finalized_rounds()} rounds finalized")
+        if task.next_round >= task.total_rounds:
+            self.emit("waiting", "every round has run", once=True)
+            return
+        if task.trainer_count < task.min_trainers:
+            self.emit(
+                "waiting",
+                f"{task.trainer_count} of {task.min_trainers} trainers joined",
+                once=True,
+            )
+            return
+        try:
+            self.chain.task_call("start_round", self.task_id)
+        except ExtrinsicFailed as exc:
+            if exc.error in BENIGN_START:
+                return
+            raise
+        self.emit("waiting", f"opened round {task.next_round}", round=task.next_round)
+
+    def _open_round(self, task: TaskView, current: RoundView, block: int) -> None:
+        index = current.index
+        period_end = current.deadline + self.aggregation_period()
+        after_deadline = block + 1 > current.deadline
+        if after_deadline and current.submissions == 0:
+            self._finalize(task, current)
+            return
+        if block + 1 > period_end:
+            self._finalize(task, current)
+            return
+        if not after_deadline and current.submissions < task.trainer_count:
+            self.emit(
+                "waiting",
+                f"{current.submissions} of {task.trainer_count} updates",
+                round=index,
+                once=True,
+            )
+            return
+        record = self.journal.round(index)
+        if record.get("status") == "no-valid-update":
+            return
+        self._aggregate(task, current, record)
+
+    def _aggregate(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
+        index = current.index
+        spec = self.spec(task)
+        if record.get("weights") and record.get("base") == current.base.digest_hex:
+            ref = content_ref(record["weights"])
+            included = list(record["included"])
+            loss, accuracy = float(record["loss"]), float(record["accuracy"])
+        else:
+            self.emit("fetching", f"base weights {current.base.cid}", round=index)
+            base = self.learning.decode(self.store.cat(current.base))
+            participants = self.chain.participants(self.task_id)
+            checked: list[Checked] = []
+            rejected: list[Rejected] = []
+            for update in order_updates(self.chain.updates(self.task_id), index):
+                result = check_update(self.store, self.learning, base, update, index, participants)
+                if isinstance(result, Rejected):
+                    rejected.append(result)
+                    self.emit("rejected", f"{result.trainer}: {result.reason}", round=index)
+                else:
+                    checked.append(result)
+            if not checked:
+                self.journal.update_round(
+                    index,
+                    status="no-valid-update",
+                    rejected=[[r.trainer, r.reason] for r in rejected],
+                )
+                self.emit("error", "no valid update to aggregate", round=index)
+                return
+            rule = rule_text(task.aggregation)
+            self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
+            weights, payload = combine(
+                self.learning, spec, rule, base, checked, task=self.task_id, round_index=index
+            )
+            if self.tamper:
+                payload = self.learning.encode(tamper_weights(weights))
+                log.warning("fault injection: publishing a tampered aggregate")
+            loss, accuracy = reported_metrics(checked)
+            self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
+            ref = self.store.add_bytes(payload).ref
+            included = [c.update.trainer for c in checked]
+            self.journal.update_round(
+                index,
+                status="uploaded",
+                base=current.base.digest_hex,
+                weights=ref.to_json(),
+                included=included,
+                rejected=[[r.trainer, r.reason] for r in rejected],
+                loss=loss,
+                accuracy=accuracy,
+            )
+        if self.stopped():
+            return
+        fresh = self.chain.round(self.task_id)
+        if fresh is None or fresh.index != index or fresh.aggregate is not None:
+            return
+        self.emit("submitting", f"aggregate {ref.cid} of {len(included)} updates", round=index)
+        try:
+            receipt = self.chain.submit_aggregate(
+                self.task_id, index, ref, included, loss, accuracy
+            )
+        except ExtrinsicFailed as exc:
+            if exc.error in ("RoundNotOpen", "AggregationPeriodOver", "WrongRound"):
+                self.emit("rejected", f"aggregate not accepted: {exc.error}", round=index)
+                self.journal.update_round(index, status="missed")
+                return
+            raise
+        self.journal.update_round(index, status="submitted", block=receipt.block_number)
+        self.emit(
+            "aggregated",
+            f"aggregate {ref.cid} in block {receipt.block_number}",
+            round=index,
+            loss=loss,
+            accuracy=accuracy,
+            samples=sum(
+                u.samples
+                for t, u in self.chain.updates(self.task_id).items()
+                if t in included and u.round == index
+            ),
+        )
+
+    def _finalize(self, task: TaskView, current: RoundView) -> None:
+        index = current.index
+        try:
+            receipt = self.chain.finalize(self.task_id, index)
+        except ExtrinsicFailed as exc:
+            if exc.error in BENIGN_FINALIZE:
+                return
+            raise
+        outcome = next(
+            (
+                str(e.attributes.get("outcome", e.attributes.get("status", "")))
+                for e in receipt.events
+                if e.name == "RoundFinalized"
+            ),
+            "",
+        )
+        self.journal.update_round(index, finalized=True, outcome=outcome)
+        self.emit("finalized", f"round {index} finalized {outcome}".strip(), round=index)
+        if (
+            self.options.max_rounds is not None
+            and self.finalized_rounds() >= self.options.max_rounds
+        ):
+            raise RoleFinished(f"{self.finalized_rounds()} rounds finalized")

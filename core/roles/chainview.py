@@ -1,0 +1,340 @@
+"""The chain as the roles see it: typed snapshots of a task, its round and its updates, and the
+calls a role makes. :class:`LiveChain` is the real one (a :class:`ChainClient` and a signer);
+unit tests use an in-memory stand-in with the same methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from substrateinterface import Keypair
+
+from ..chain.client import ChainClient
+from ..chain.decentralml import DecentralMl
+from ..errors import ChainError
+from ..types import Address, ContentRef, Receipt, enum_name, from_hex
+
+log = logging.getLogger(__name__)
+
+LIVE = ("Open", "Running")
+PERBILL = 1_000_000_000
+
+
+def content_ref(value: Any) -> ContentRef:
+    """A content reference from a decoded record (``{"cid","sha256","size"}`` or chain form)."""
+    if isinstance(value, ContentRef):
+        return value
+    if isinstance(value, dict) and "sha256" in value:
+        return ContentRef(
+            str(value["cid"]), bytes.fromhex(str(value["sha256"])), int(value["size"])
+        )
+    if isinstance(value, dict):
+        return ContentRef.from_chain(value)
+    raise ChainError(f"malformed content reference {value!r}")
+
+
+def _accounts(value: Any) -> list[str]:
+    """A decoded ``BoundedVec<AccountId>`` (possibly wrapped in a one-item list)."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    return [str(v) for v in (value or [])]
+
+
+def _digest(value: Any) -> bytes:
+    if isinstance(value, (bytes, list)):
+        return from_hex(value)
+    text = str(value)
+    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+
+
+def _metrics(value: Any) -> tuple[float | None, float | None]:
+    if not isinstance(value, dict):
+        return None, None
+    loss = value.get("loss_micros")
+    acc = value.get("accuracy")
+    return (
+        None if loss is None else int(loss) / 1_000_000,
+        None if acc is None else int(acc) / PERBILL,
+    )
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    model: int
+    status: str
+    aggregation: str | dict[str, Any]
+    total_rounds: int
+    min_trainers: int
+    trainer_count: int
+    next_round: int
+    round_length: int
+    challenge_window: int
+    aggregator: Address | None
+    reward_per_round: int
+    asset: int | None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    @classmethod
+    def parse(cls, task_id: int, fields: dict[str, Any]) -> TaskView:
+        terms = fields["terms"]
+        agg = fields.get("aggregator")
+        aggregator: str | None = None
+        if isinstance(agg, (list, tuple)) and agg:
+            aggregator = str(agg[0])
+        elif isinstance(agg, str):
+            aggregator = agg
+        asset = terms.get("asset")
+        asset_id = int(asset["Asset"]) if isinstance(asset, dict) and "Asset" in asset else None
+        return cls(
+            id=task_id,
+            model=int(fields["model"]),
+            status=enum_name(fields["status"]),
+            aggregation=terms["aggregation"],
+            total_rounds=int(terms["total_rounds"]),
+            min_trainers=int(terms["min_trainers"]),
+            trainer_count=int(fields["trainer_count"]),
+            next_round=int(fields["next_round"]),
+            round_length=int(terms["round_length"]),
+            challenge_window=int(terms["challenge_window"]),
+            aggregator=aggregator,
+            reward_per_round=int(terms["reward_per_round"]),
+            asset=asset_id,
+        )
+
+
+@dataclass(frozen=True)
+class AggregateView:
+    aggregator: Address
+    weights: ContentRef
+    included: tuple[Address, ...]
+    updates_digest: bytes
+    submitted_at: int
+    loss: float | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class RoundView:
+    index: int
+    base: ContentRef
+    opened_at: int
+    deadline: int
+    submissions: int
+    status: str
+    aggregate: AggregateView | None
+    challenger: Address | None
+    proposal: int | None
+
+    @classmethod
+    def parse(cls, fields: dict[str, Any]) -> RoundView:
+        agg = fields.get("aggregate")
+        aggregate = None
+        if isinstance(agg, dict):
+            loss, acc = _metrics(agg.get("metrics"))
+            aggregate = AggregateView(
+                aggregator=str(agg["aggregator"]),
+                weights=content_ref(agg["weights"]),
+                included=tuple(_accounts(agg["included"])),
+                updates_digest=_digest(agg["updates_digest"]),
+                submitted_at=int(agg["submitted_at"]),
+                loss=loss,
+                accuracy=acc,
+            )
+        challenge = fields.get("challenge")
+        return cls(
+            index=int(fields["index"]),
+            base=content_ref(fields["base"]),
+            opened_at=int(fields["opened_at"]),
+            deadline=int(fields["deadline"]),
+            submissions=int(fields["submissions"]),
+            status=enum_name(fields["status"]),
+            aggregate=aggregate,
+            challenger=str(challenge["challenger"]) if isinstance(challenge, dict) else None,
+            proposal=int(challenge["proposal"]) if isinstance(challenge, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    trainer: Address
+    round: int
+    content: ContentRef
+    samples: int
+    loss: float | None
+    accuracy: float | None
+    submitted_at: int
+
+    @classmethod
+    def parse(cls, trainer: str, fields: dict[str, Any]) -> UpdateView:
+        loss, acc = _metrics(fields.get("metrics"))
+        return cls(
+            trainer=trainer,
+            round=int(fields["round"]),
+            content=content_ref(fields["content"]),
+            samples=int(fields["samples"]),
+            loss=loss,
+            accuracy=acc,
+            submitted_at=int(fields.get("submitted_at", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    first_round: int
+    leaving: bool
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    architecture: ContentRef
+    initial_weights: ContentRef
+
+
+class ChainPort(Protocol):
+    """What a role reads from and sends to the chain."""
+
+    @property
+    def address(self) -> Address: ...
+
+    def best_block(self) -> int: ...
+
+    def task(self, task_id: int) -> TaskView | None: ...
+
+    def round(self, task_id: int) -> RoundView | None: ...
+
+    def updates(self, task_id: int) -> dict[Address, UpdateView]: ...
+
+    def participants(self, task_id: int) -> dict[Address, ParticipantView]: ...
+
+    def model_files(self, model_id: int) -> ModelFiles | None: ...
+
+    def params(self) -> dict[str, Any]:
+        """``DecentralMl.Params`` (protocol parameters, e.g. ``aggregation_period``)."""
+        ...
+
+    def has_profile(self) -> bool: ...
+
+    def set_profile(self, jurisdiction: str) -> Receipt: ...
+
+    def task_call(self, call: str, task_id: int) -> Receipt: ...
+
+    def submit_update(
+        self,
+        task_id: int,
+        round_index: int,
+        update: ContentRef,
+        samples: int,
+        loss: float,
+        accuracy: float,
+    ) -> Receipt: ...
+
+    def submit_aggregate(
+        self,
+        task_id: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+    ) -> Receipt: ...
+
+    def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt: ...
+
+    def finalize(self, task_id: int, round_index: int) -> Receipt: ...
+
+
+class LiveChain:
+    """:class:`ChainPort` over a real node."""
+
+    def __init__(self, client: ChainClient, signer: Keypair) -> None:
+        self.client = client
+        self.dml = DecentralMl(client)
+        self.signer = signer
+
+    @property
+    def address(self) -> Address:
+        return str(self.signer.ss58_address)
+
+    def best_block(self) -> int:
+        return self.client.block_number()
+
+    def task(self, task_id: int) -> TaskView | None:
+        found = self.dml.task(task_id)
+        return None if found is None else TaskView.parse(task_id, found.fields)
+
+    def round(self, task_id: int) -> RoundView | None:
+        found = self.dml.round(task_id)
+        return None if found is None else RoundView.parse(found.fields)
+
+    def updates(self, task_id: int) -> dict[Address, UpdateView]:
+        out: dict[Address, UpdateView] = {}
+        for record in self.dml.updates(task_id):
+            trainer = str(record.key[-1])
+            out[trainer] = UpdateView.parse(trainer, record.fields)
+        return out
+
+    def participants(self, task_id: int) -> dict[Address, ParticipantView]:
+        out: dict[Address, ParticipantView] = {}
+        for record in self.dml.participants(task_id):
+            out[str(record.key[-1])] = ParticipantView(
+                first_round=int(record.fields.get("first_round", 0)),
+                leaving=bool(record.fields.get("leaving", False)),
+            )
+        return out
+
+    def model_files(self, model_id: int) -> ModelFiles | None:
+        model = self.dml.model(model_id)
+        if model is None:
+            return None
+        return ModelFiles(model.architecture, model.initial_weights)
+
+    def params(self) -> dict[str, Any]:
+        return self.dml.params()
+
+    def has_profile(self) -> bool:
+        return self.dml.trainer_profile(self.address) is not None
+
+    def set_profile(self, jurisdiction: str) -> Receipt:
+        return self.dml.set_trainer_profile(self.signer, jurisdiction)
+
+    def task_call(self, call: str, task_id: int) -> Receipt:
+        return self.dml.task_call(self.signer, call, task_id)
+
+    def submit_update(
+        self,
+        task_id: int,
+        round_index: int,
+        update: ContentRef,
+        samples: int,
+        loss: float,
+        accuracy: float,
+    ) -> Receipt:
+        return self.dml.submit_update(
+            self.signer, task_id, round_index, update, samples, loss, accuracy
+        )
+
+    def submit_aggregate(
+        self,
+        task_id: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+    ) -> Receipt:
+        return self.dml.submit_aggregate(
+            self.signer, task_id, round_index, weights, included, loss, accuracy
+        )
+
+    def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt:
+        return self.dml.challenge_aggregate(self.signer, task_id, round_index, evidence)
+
+    def finalize(self, task_id: int, round_index: int) -> Receipt:
+        return self.dml.finalize_round(self.signer, task_id, round_index)

@@ -1,0 +1,99 @@
+"""Fetching, checking and combining updates: shared by the aggregator and the verifier, so both
+compute the aggregate the same way (same order, same rule, same seed, same bytes)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import IntegrityError, StorageError, TrainingError
+from ..storage.kubo import ContentStore
+from .chainview import ParticipantView, UpdateView
+from .learning import Learning, Weights, aggregation_seed, updates_digest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An update that passed every check, with its decoded delta."""
+
+    update: UpdateView
+    delta: Weights
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An update left out of the aggregate, and why."""
+
+    trainer: str
+    reason: str
+
+
+def check_update(
+    store: ContentStore,
+    learning: Learning,
+    base: Weights,
+    update: UpdateView,
+    round_index: int,
+    participants: dict[str, ParticipantView],
+) -> Checked | Rejected:
+    """Fetch one update (verified against its on-chain digest) and validate it against the base
+    weights' names, shapes and dtypes, and for NaN/Inf. Never raises for a bad update."""
+    if update.trainer not in participants:
+        return Rejected(update.trainer, "update from an account that is not a participant")
+    if update.round != round_index:
+        return Rejected(update.trainer, f"update is for round {update.round}, not {round_index}")
+    if update.samples <= 0:
+        return Rejected(update.trainer, "update declares no samples")
+    try:
+        data = store.cat(update.content)
+    except IntegrityError as exc:
+        return Rejected(update.trainer, f"digest mismatch: {exc}")
+    except StorageError as exc:
+        return Rejected(update.trainer, f"content {update.content.cid} unavailable: {exc}")
+    try:
+        delta = learning.decode(data, like=base)
+    except TrainingError as exc:
+        return Rejected(update.trainer, f"invalid update: {exc}")
+    return Checked(update, delta)
+
+
+def order_updates(updates: dict[str, UpdateView], round_index: int) -> list[UpdateView]:
+    """This round's updates in the aggregator's order: by submission block, then address."""
+    mine = [u for u in updates.values() if u.round == round_index]
+    return sorted(mine, key=lambda u: (u.submitted_at, u.trainer))
+
+
+def combine(
+    learning: Learning,
+    spec: Any,
+    rule: str,
+    base: Weights,
+    checked: Sequence[Checked],
+    *,
+    task: int,
+    round_index: int,
+) -> tuple[Weights, bytes]:
+    """The aggregate of ``checked`` (in order) and its encoded bytes."""
+    digest = updates_digest([c.update.content.digest for c in checked])
+    weights = learning.aggregate(
+        rule,
+        base,
+        [(c.delta, c.update.samples) for c in checked],
+        spec=spec,
+        seed=aggregation_seed(task, round_index, digest),
+    )
+    return weights, learning.encode(weights)
+
+
+def reported_metrics(checked: Sequence[Checked]) -> tuple[float, float]:
+    """Sample-weighted mean of the trainers' reported loss and accuracy."""
+    total = sum(c.update.samples for c in checked)
+    if total <= 0:
+        return 0.0, 0.0
+    loss = sum((c.update.loss or 0.0) * c.update.samples for c in checked) / total
+    acc = sum((c.update.accuracy or 0.0) * c.update.samples for c in checked) / total
+    return max(loss, 0.0), min(max(acc, 0.0), 1.0)
