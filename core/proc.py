@@ -127,15 +127,18 @@ class PidRecord:
     def members(self, proc: Path = PROC) -> list[int]:
         """Live processes left in the record's process group (the leader's pid is the group id).
 
-        While the leader lives they are checked to be its group; once it is gone, members of a
-        group with that id are ours only if they started after the leader (a new group with a
-        reused id would need a reused pid, which starts later than any of our children)."""
-        out = []
-        for pid in group_members(self.pid, proc):
-            stat = proc_stat(pid, proc)
-            if stat is not None and stat.start_ticks >= self.start_ticks:
-                out.append(pid)
-        return out
+        Linux does not hand out a pid that is still in use as a process-group id, so while any
+        member of our group lives, the number cannot belong to another process; if a process
+        with the leader's pid but another start time exists, our group is gone and the number
+        (and any group of that id) is someone else's."""
+        leader = proc_stat(self.pid, proc)
+        if leader is not None and leader.start_ticks != self.start_ticks:
+            return []
+        return [
+            pid
+            for pid in group_members(self.pid, proc)
+            if (stat := proc_stat(pid, proc)) is not None and stat.start_ticks >= self.start_ticks
+        ]
 
 
 def read_record(path: Path) -> PidRecord | None:
