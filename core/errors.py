@@ -122,3 +122,24 @@ class Cancelled(DecentralMLError):
     """The caller declined after the fee estimate (or asked for a dry run): nothing was sent."""
 
     kind = "cancelled"
+
+
+class ModelSpecError(TrainingError):
+    """A model specification (the architecture file) is malformed or inconsistent."""
+
+
+class UpdateRejected(TrainingError):
+    """A weights file or model update is malformed, non-finite or does not match the model.
+
+    ``reason`` is the one-line reason recorded when the update is left out; ``index`` is the
+    update's position in the list given to ``aggregate`` when the aggregator rejected it.
+    """
+
+    def __init__(self, reason: str, *, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        super().__init__(reason if index is None else f"update {index}: {reason}")
+
+
+class DatasetMismatch(TrainingError):
+    """A local dataset cannot be read or does not match the model's declared schema."""

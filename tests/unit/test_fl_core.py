@@ -1,0 +1,333 @@
+"""decentralml.core.fl without TensorFlow: specs, weights files, aggregation, datasets, models."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decentralml.core.errors import (
+    DatasetMismatch,
+    ModelSpecError,
+    TrainingError,
+    UpdateRejected,
+)
+from decentralml.core.fl import (
+    Dataset,
+    DPConfig,
+    ModelSpec,
+    TrainingPlan,
+    aggregate,
+    decode_weights,
+    demo_federation,
+    encode_weights,
+    evaluate,
+    initial_weights,
+    load_dataset,
+    manifest_for,
+    manifest_of,
+    parse_rule,
+    save_dataset,
+)
+from decentralml.core.fl.aggregate import dp_epsilon
+from decentralml.core.fl.models import logits
+
+MLP = ModelSpec("mlp", (4,), 3, hidden=(5,), features=("a", "b", "c", "d"))
+CNN = ModelSpec("cnn", (8, 8, 1), 10, hidden=(4, 6))
+
+
+def _updates(n: int, base: dict[str, np.ndarray], seed: int = 1) -> list[tuple[dict, int]]:
+    rng = np.random.default_rng(seed)
+    return [
+        ({k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()}, 10 + i)
+        for i in range(n)
+    ]
+
+
+# ---- spec ---------------------------------------------------------------------------------
+def test_spec_round_trips_canonically() -> None:
+    spec = ModelSpec(
+        "mlp", (4,), 3, hidden=(5,), features=("a", "b", "c", "d"),
+        plan=TrainingPlan(dp=DPConfig(clip=1.0, noise_multiplier=0.5)),
+    )
+    data = spec.to_bytes()
+    assert ModelSpec.from_bytes(data) == spec
+    assert ModelSpec.from_bytes(data).to_bytes() == data
+    assert b" " not in data
+    assert json.loads(data)["format"] == "decentralml-model/1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "JSON object"),
+        (b'{"kind":"rnn","input_shape":[4],"num_classes":2}', "kind"),
+        (b'{"kind":"mlp","input_shape":[8,8,1],"num_classes":2}', "flat input"),
+        (b'{"kind":"cnn","input_shape":[8],"num_classes":2,"hidden":[4]}', "images"),
+        (b'{"kind":"cnn","input_shape":[8,8,1],"num_classes":2,"hidden":[4,4,4,4]}', "poolings"),
+        (b'{"kind":"mlp","input_shape":[4],"num_classes":1}', "num_classes"),
+        (b'{"kind":"mlp","input_shape":[0],"num_classes":2}', "input_shape"),
+        (b'{"kind":"mlp","input_shape":[2],"num_classes":2,"features":["a"]}', "feature names"),
+        (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"evil":1}', "unknown"),
+        (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"batch_size":0}}', "batch"),
+        (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"learning_rate":-1}}', "positive"),
+        (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"dp":{"clip":1}}}', "dp"),
+        (b'{"kind":"mlp","input_shape":[true],"num_classes":2}', "whole number"),
+    ],
+)
+def test_spec_rejects_bad_input(raw: bytes, fragment: str) -> None:
+    with pytest.raises(ModelSpecError, match=fragment):
+        ModelSpec.from_bytes(raw)
+
+
+# ---- weights ------------------------------------------------------------------------------
+def test_weights_encoding_is_deterministic_and_loads_without_pickle() -> None:
+    w = initial_weights(CNN, 3)
+    data = encode_weights(w)
+    assert data == encode_weights(initial_weights(CNN, 3))
+    assert data != encode_weights(initial_weights(CNN, 4))
+    back = decode_weights(data, manifest_for(CNN))
+    assert list(back) == list(w)
+    for k in w:
+        np.testing.assert_array_equal(back[k], w[k])
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:  # plain numpy reads it too
+        np.testing.assert_array_equal(npz["conv_0/kernel"], w["conv_0/kernel"])
+    assert manifest_of(back) == manifest_for(CNN)
+
+
+def _rezip(data: bytes, edit: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, edit.get(info.filename, src.read(info.filename)))
+    return out.getvalue()
+
+
+def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def test_decode_rejects_bad_weights() -> None:
+    w = initial_weights(MLP, 0)
+    good = encode_weights(w)
+    manifest = manifest_for(MLP)
+    nan = dict(w)
+    nan["dense_0/bias"] = np.array([np.nan, 0, 0, 0, 0], dtype=np.float32)
+    cases = {
+        "not a weights file": b"garbage",
+        "NaN or Inf": _rezip(good, {"dense_0/bias.npy": _npy(nan["dense_0/bias"])}),
+        "dtype": _rezip(good, {"dense_0/bias.npy": _npy(np.zeros(5, dtype=np.float64))}),
+        "shape": _rezip(good, {"dense_0/bias.npy": _npy(np.zeros(6, dtype=np.float32))}),
+        "pickle|Object arrays|malformed": _rezip(
+            good, {"dense_0/bias.npy": _npy(np.array([{}] * 5, dtype=object), allow_pickle=True)}
+        ),
+    }
+    for fragment, data in cases.items():
+        with pytest.raises(UpdateRejected, match=fragment):
+            decode_weights(data, manifest)
+    other = encode_weights(initial_weights(ModelSpec("mlp", (4,), 3, hidden=(6,)), 0))
+    with pytest.raises(UpdateRejected, match="shape"):
+        decode_weights(other, manifest)
+    with pytest.raises(UpdateRejected, match="NaN"):
+        encode_weights(nan)
+    with pytest.raises(UpdateRejected, match="float32"):
+        encode_weights({"a": np.zeros(3)})
+
+
+# ---- aggregation --------------------------------------------------------------------------
+def test_fedavg_is_the_weighted_mean_and_deterministic() -> None:
+    base = initial_weights(MLP, 0)
+    ups = _updates(5, base)
+    plan = TrainingPlan(server_learning_rate=0.5)
+    res = aggregate("fedavg", base, ups, plan=plan, seed=b"s")
+    total = sum(n for _, n in ups)
+    for k in base:
+        mean = sum(d[k].astype(np.float64) * n for d, n in ups) / total
+        np.testing.assert_allclose(res.weights[k], base[k] - 0.5 * mean, rtol=1e-6, atol=1e-6)
+        assert res.weights[k].dtype == np.float32
+    assert res.epsilon is None and res.updates == 5 and res.samples == total
+    again = aggregate("fedavg", base, iter(ups), plan=plan, seed=b"s")  # a generator works too
+    assert encode_weights(again.weights) == encode_weights(res.weights)
+
+
+def test_robust_rules() -> None:
+    base = {"w": np.zeros(3, dtype=np.float32)}
+    vals = [1.0, 2.0, 3.0, 4.0, 100.0]
+    ups = [({"w": np.full(3, v, dtype=np.float32)}, 1) for v in vals]
+    plan = TrainingPlan()
+    med = aggregate("median", base, ups, plan=plan, seed=b"")
+    np.testing.assert_allclose(med.weights["w"], -3.0)
+    trimmed = aggregate("trimmed:20", base, ups, plan=plan, seed=b"")
+    np.testing.assert_allclose(trimmed.weights["w"], -3.0)
+    clipped = aggregate("clip:1000000", base, ups, plan=plan, seed=b"")  # each norm <= 1.0
+    assert float(np.linalg.norm(clipped.weights["w"])) <= 1.0 + 1e-6
+    fed = aggregate("fedavg", base, ups, plan=plan, seed=b"")
+    np.testing.assert_allclose(fed.weights["w"], -22.0)
+
+
+def test_rules_grammar() -> None:
+    assert parse_rule("trimmed:10").trim == pytest.approx(0.1)
+    assert parse_rule("clip:2500000").clip == pytest.approx(2.5)
+    for bad in ("mean", "trimmed:50", "trimmed:x", "clip:0", "clip:1.5"):
+        with pytest.raises(TrainingError):
+            parse_rule(bad)
+
+
+def test_aggregate_rejects_bad_updates_with_their_index() -> None:
+    base = initial_weights(MLP, 0)
+    ups = _updates(3, base)
+    bad = dict(ups[2][0])
+    bad["dense_0/bias"] = np.array([np.inf, 0, 0, 0, 0], dtype=np.float32)
+    wrong = {k: v for k, v in ups[1][0].items() if k != "dense_1/bias"}
+    plan = TrainingPlan()
+    for rule in ("fedavg", "median"):
+        with pytest.raises(UpdateRejected) as info:
+            aggregate(rule, base, [ups[0], ups[1], (bad, 5)], plan=plan, seed=b"")
+        assert info.value.index == 2
+        with pytest.raises(UpdateRejected, match="names") as info:
+            aggregate(rule, base, [ups[0], (wrong, 5)], plan=plan, seed=b"")
+        assert info.value.index == 1
+        with pytest.raises(UpdateRejected, match="sample count"):
+            aggregate(rule, base, [(ups[0][0], 0)], plan=plan, seed=b"")
+    with pytest.raises(TrainingError, match="no updates"):
+        aggregate("fedavg", base, [], plan=plan, seed=b"")
+
+
+def test_dp_noise_is_reproducible_from_the_seed_and_reports_epsilon() -> None:
+    base = initial_weights(MLP, 0)
+    ups = _updates(4, base)
+    plan = TrainingPlan(dp=DPConfig(clip=0.5, noise_multiplier=1.0))
+    a = aggregate("fedavg", base, ups, plan=plan, seed=b"round-7", rounds=3)
+    b = aggregate("fedavg", base, ups, plan=plan, seed=b"round-7", rounds=3)
+    c = aggregate("fedavg", base, ups, plan=plan, seed=b"round-8", rounds=3)
+    assert encode_weights(a.weights) == encode_weights(b.weights)
+    assert encode_weights(a.weights) != encode_weights(c.weights)
+    assert a.epsilon is not None and 0 < a.epsilon < math_inf()
+    assert a.epsilon == pytest.approx(dp_epsilon(plan.dp, 3))  # type: ignore[arg-type]
+    assert dp_epsilon(plan.dp, 30) > a.epsilon  # type: ignore[arg-type]
+    # without noise it is the unweighted mean of updates clipped to 0.5
+    quiet = TrainingPlan(dp=DPConfig(clip=0.5, noise_multiplier=0.0))
+    res = aggregate("fedavg", base, ups, plan=quiet, seed=b"")
+    norms = [np.sqrt(sum(float((d[k].astype(np.float64) ** 2).sum()) for k in d)) for d, _ in ups]
+    for k in base:
+        mean = sum(d[k] * min(1.0, 0.5 / nrm) for (d, _), nrm in zip(ups, norms)) / len(ups)
+        np.testing.assert_allclose(res.weights[k], base[k] - mean, atol=1e-6)
+    with pytest.raises(TrainingError, match="differential privacy"):
+        aggregate("median", base, ups, plan=plan, seed=b"")
+
+
+def math_inf() -> float:
+    return float("inf")
+
+
+# ---- models -------------------------------------------------------------------------------
+def test_models_shapes_and_evaluation() -> None:
+    w = initial_weights(CNN, 0)
+    assert [(k, v.shape) for k, v in w.items()] == [
+        ("conv_0/kernel", (3, 3, 1, 4)), ("conv_0/bias", (4,)),
+        ("conv_1/kernel", (3, 3, 4, 6)), ("conv_1/bias", (6,)),
+        ("dense_0/kernel", (24, 10)), ("dense_0/bias", (10,)),
+    ]
+    x = np.random.default_rng(0).random((7, 8, 8, 1)).astype(np.float32)
+    y = np.arange(7, dtype=np.int32)
+    assert logits(CNN, w, x).shape == (7, 10)
+    loss, acc = evaluate(CNN, w, x, y)
+    assert loss > 0 and 0 <= acc <= 1
+    with pytest.raises(DatasetMismatch, match="shape"):
+        evaluate(CNN, w, x.reshape(7, 64), y)
+    with pytest.raises(DatasetMismatch, match="labels"):
+        evaluate(CNN, w, x, y + 5)
+
+
+# ---- datasets -----------------------------------------------------------------------------
+def test_load_csv_npz_and_rejections(tmp_path: Path) -> None:
+    csv_path = tmp_path / "local.csv"
+    csv_path.write_text("d,c,b,a,label,extra\n4,3,2,1,0,x\n8,7,6,5,2,y\n")
+    (tmp_path / "local.csv.meta.json").write_text('{"jurisdiction": "EU"}')
+    ds = load_dataset(csv_path, MLP)
+    np.testing.assert_array_equal(ds.x, [[1, 2, 3, 4], [5, 6, 7, 8]])
+    np.testing.assert_array_equal(ds.y, [0, 2])
+    assert ds.jurisdiction == "EU" and ds.x.dtype == np.float32 and ds.y.dtype == np.int32
+
+    npz_path = tmp_path / "local.npz"
+    save_dataset(Dataset(ds.x, ds.y, "CH"), npz_path)
+    back = load_dataset(npz_path, MLP)
+    np.testing.assert_array_equal(back.x, ds.x)
+    assert back.jurisdiction == "CH"
+
+    bad = {
+        "missing.csv": ("a,b,c,label\n1,2,3,0\n", "lacks the columns d"),
+        "nan.csv": ("a,b,c,d,label\n1,2,nan,4,0\n", "NaN"),
+        "inf.csv": ("a,b,c,d,label\n1,2,inf,4,0\n", "NaN or Inf"),
+        "label.csv": ("a,b,c,d,label\n1,2,3,4,7\n", "labels must be 0..2"),
+        "frac.csv": ("a,b,c,d,label\n1,2,3,4,0.5\n", "whole class"),
+        "text.csv": ("a,b,c,d,label\n1,2,x,4,0\n", "could not convert"),
+        "empty.csv": ("a,b,c,d,label\n", "no examples"),
+    }
+    for name, (text, fragment) in bad.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DatasetMismatch, match=fragment):
+            load_dataset(tmp_path / name, MLP)
+    np.savez(tmp_path / "shape.npz", x=np.zeros((3, 5), np.float32), y=np.zeros(3, np.int32))
+    with pytest.raises(DatasetMismatch, match="shape"):
+        load_dataset(tmp_path / "shape.npz", MLP)
+    np.savez(tmp_path / "obj.npz", x=np.array([{}, {}], dtype=object), y=np.zeros(2, np.int32))
+    with pytest.raises(DatasetMismatch, match="pickle|Object"):
+        load_dataset(tmp_path / "obj.npz", MLP)
+    with pytest.raises(DatasetMismatch, match="image model"):
+        load_dataset(tmp_path, MLP)
+    with pytest.raises(DatasetMismatch, match="no dataset"):
+        load_dataset(tmp_path / "absent.csv", MLP)
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    spec = ModelSpec("cnn", (4, 4, 1), 3, hidden=(2,))
+    for label in ("0", "2"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            pixels = bytes(range(i * 16, i * 16 + 16))
+            (tmp_path / label / f"{i}.pgm").write_bytes(b"P5\n4 4\n255\n" + pixels)
+    np.save(tmp_path / "2" / "extra.npy", np.full((4, 4, 1), 0.5, dtype=np.float32))
+    (tmp_path / "meta.json").write_text('{"jurisdiction": "US"}')
+    ds = load_dataset(tmp_path, spec)
+    assert ds.x.shape == (5, 4, 4, 1) and list(ds.y) == [0, 0, 2, 2, 2]
+    assert ds.x.max() <= 1.0 and ds.jurisdiction == "US"
+    (tmp_path / "0" / "big.pgm").write_bytes(b"P5\n5 4\n255\n" + bytes(20))
+    with pytest.raises(DatasetMismatch, match="the model takes"):
+        load_dataset(tmp_path, spec)
+
+
+def test_demo_federation_is_non_iid_and_fits_its_spec() -> None:
+    shards, test, spec = demo_federation("digits", 10, 0.5, seed=1)
+    assert len(shards) == 10 and spec.kind == "cnn"
+    assert sum(len(s) for s in shards) + len(test) == 1797
+    for s in shards:
+        assert len(s) >= 10 and s.x.shape[1:] == spec.input_shape
+    # non-IID: each trainer's label histogram is far from uniform on average
+    skews = [np.bincount(s.y, minlength=10).max() / len(s) for s in shards]
+    assert np.mean(skews) > 0.2
+    again, _, _ = demo_federation("digits", 10, 0.5, seed=1)
+    assert all(np.array_equal(a.y, b.y) for a, b in zip(shards, again))
+    shards, test, spec = demo_federation("breast_cancer", 4, 1.0, seed=0)
+    assert spec.kind == "mlp" and len(spec.features) == 30 and spec.num_classes == 2
+    with pytest.raises(DatasetMismatch):
+        demo_federation("imagenet", 4, 1.0, seed=0)
+
+
+def test_importing_fl_does_not_import_tensorflow() -> None:
+    code = (
+        "import sys, decentralml.core.fl as fl\n"
+        "from decentralml.core.fl import aggregate, data, models, spec, train, weights, tff_client\n"
+        "sys.stdout.write(repr([m for m in ('tensorflow', 'tensorflow_federated') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]"
