@@ -751,9 +751,12 @@ class DevStack:
         return names + [n for n in self.records() if n not in names]
 
     # -- up
-    def up(self, *, reset: bool = False, demo: bool = True) -> list[ComponentStatus]:
-        """Start (or resume) the stack and, with ``demo``, seed and start the demo federation.
-        Components already running are left alone. Returns the status of every component."""
+    def up(
+        self, *, reset: bool = False, demo: bool = True, roles: bool = True
+    ) -> list[ComponentStatus]:
+        """Start (or resume) the stack and, with ``demo``, seed the demo federation and (with
+        ``roles``) start its trainers, aggregator and verifier. Components already running are
+        left alone. Returns the status of every component."""
         if reset:
             self.reset()
         self.paths.state.mkdir(parents=True, exist_ok=True)
@@ -773,7 +776,7 @@ class DevStack:
                 started.append("node")
             self._wait_ready()
             if demo:
-                self._demo()
+                self._demo(roles=roles)
         except BaseException:
             # Leave nothing half-started behind: stop what this call started.
             for name in reversed(started):
@@ -941,7 +944,7 @@ class DevStack:
     def demo_record(self) -> DemoRecord | None:
         return read_demo(self.paths.demo_json)
 
-    def _demo(self) -> None:
+    def _demo(self, *, roles: bool = True) -> None:
         from .chain.client import ChainClient
         from .config import IpfsConfig
         from .storage.kubo import KuboStore
@@ -949,7 +952,8 @@ class DevStack:
         s = self.settings
         with ChainClient(s.ws_url) as chain, KuboStore(IpfsConfig(api_url=s.ipfs_api_url)) as store:
             record = DemoSeeder(chain, store, self.paths, s.trainers, self.progress).seed()
-        self._start_roles(record)
+        if roles:
+            self._start_roles(record)
 
     def role_argv(self, name: str, record: DemoRecord) -> list[str]:
         role = role_of(name)
@@ -1006,6 +1010,34 @@ class DevStack:
             f"started {', '.join(n for n in names if n not in running) or 'no new roles'} "
             f"on task {record.task_id}"
         )
+
+    def finalized_rounds(self) -> list[int]:
+        """Rounds of the demo task that its roles reported finalized (from the events files)."""
+        from .roles.events import ProgressEvent
+
+        record = self.demo_record()
+        rounds: set[int] = set()
+        for name in (
+            "aggregator",
+            "verifier",
+            *[n for n in self.names() if n.startswith("trainer-")],
+        ):
+            try:
+                lines = self.paths.events(name).read_bytes().splitlines()
+            except OSError:
+                continue
+            for raw in lines:
+                try:
+                    event = ProgressEvent.from_json(raw)
+                except DecentralMLError:
+                    continue
+                if (
+                    event.phase == "finalized"
+                    and event.round is not None
+                    and (record is None or event.task == record.task_id)
+                ):
+                    rounds.add(event.round)
+        return sorted(rounds)
 
     # -- down
     def down(self) -> DownReport:

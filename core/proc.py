@@ -317,3 +317,19 @@ def describe_pid(pid: int, proc: Path = PROC) -> str:
     except OSError:
         cmd = ""
     return f"pid {pid} ({cmd[:80]})" if cmd else f"pid {pid}"
+
+
+def processes_under(directory: Path, proc: Path = PROC) -> list[int]:
+    """Live processes whose working directory is ``directory`` or below it. The dev stack
+    starts every child in its state directory, so this finds anything it left behind."""
+    root = str(directory.resolve())
+    out = []
+    for pid in all_pids(proc):
+        try:
+            cwd = os.readlink(proc / str(pid) / "cwd")
+        except OSError:
+            continue
+        stat = proc_stat(pid, proc)
+        if (cwd == root or cwd.startswith(root + "/")) and stat is not None and stat.state != "Z":
+            out.append(pid)
+    return sorted(out)

@@ -58,6 +58,11 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
         "--no-demo", action="store_true", help="only the node and IPFS: seed nothing, no roles"
     )
     p.add_argument(
+        "--no-roles",
+        action="store_true",
+        help="seed the demo but start no trainers, aggregator or verifier",
+    )
+    p.add_argument(
         "--foreground",
         action="store_true",
         help="stay attached; Ctrl+C or SIGTERM stops everything (container entrypoint)",
@@ -141,7 +146,7 @@ def dev_up(ctx: Context, args: argparse.Namespace) -> dict[str, Any] | None:
     stop = threading.Event()
     if args.foreground:
         _on_signals(stop)
-    status = stack.up(reset=args.reset, demo=not args.no_demo)
+    status = stack.up(reset=args.reset, demo=not args.no_demo, roles=not args.no_roles)
     rows = [c.to_json() for c in status]
     s = stack.settings
     result: dict[str, Any] = {
@@ -212,14 +217,20 @@ def dev_status(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     stack = _stack(args)
     rows = _show_status(stack)
     record = stack.demo_record()
+    finalized = stack.finalized_rounds() if record is not None else []
     if not ctx.json:
         _print_status(rows)
         if record is not None:
-            _out(f"\ndemo: model {record.model_id}, task {record.task_id}, asset {record.asset_id}")
+            last = f"round {finalized[-1]}" if finalized else "none yet"
+            _out(
+                f"\ndemo: model {record.model_id}, task {record.task_id}, "
+                f"asset {record.asset_id}; last finalized round: {last}"
+            )
     return {
         "state_dir": str(stack.paths.state),
         "components": rows,
         "demo": record.to_json() if record else None,
+        "finalized_rounds": finalized,
     }
 
 
