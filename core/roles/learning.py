@@ -142,11 +142,13 @@ class FlLearning:
         return str(value) if value else None
 
     def prepare(self, spec: Any) -> None:
-        from ..fl import models
+        """Import TensorFlow/TFF and build the client work once, before the first round."""
+        from ..fl import tff_client
 
-        warm = getattr(models, "warm_up", None)
-        if callable(warm):
-            warm(spec)
+        tff_client.modules()
+        build = getattr(tff_client, "client_work", None)
+        if callable(build):
+            build(spec)
 
     def decode(self, data: bytes, like: Weights | None = None) -> Weights:
         from ..fl.weights import decode_weights, manifest_of
@@ -193,12 +195,11 @@ class FlLearning:
     def shutdown(self) -> None:
         import sys
 
-        module = sys.modules.get(__package__.rsplit(".", 1)[0] + ".fl.tff_client")
-        for name in ("shutdown", "stop", "close"):
-            fn = getattr(module, name, None) if module is not None else None
-            if callable(fn):
-                try:
-                    fn()
-                except Exception:  # stopping must never raise at exit
-                    log.warning("stopping the TFF runtime failed", exc_info=True)
-                return
+        # Only if training ever ran: looking the module up must not load TensorFlow.
+        module = sys.modules.get(f"{__package__.rsplit('.', 1)[0]}.fl.tff_client")
+        stop = getattr(module, "stop_workers", None)
+        if callable(stop):
+            try:
+                stop()
+            except Exception:  # stopping must never raise at exit
+                log.warning("stopping TFF's worker processes failed", exc_info=True)

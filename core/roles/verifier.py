@@ -43,7 +43,6 @@ class Verifier(Role):
         except TrainingError as exc:
             self.emit("rejected", f"held-out dataset {self.data_path} rejected: {exc}")
             raise
-        self.learning.prepare(spec)
 
     def step(self, block: int) -> None:
         task = self.require_task()
