@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from decentralml.core.errors import (
     DatasetMismatch,
     ModelSpecError,
@@ -37,12 +36,13 @@ from decentralml.core.fl import (
 )
 from decentralml.core.fl.aggregate import dp_epsilon
 from decentralml.core.fl.models import logits
+from decentralml.core.fl.weights import Array, Weights
 
 MLP = ModelSpec("mlp", (4,), 3, hidden=(5,), features=("a", "b", "c", "d"))
 CNN = ModelSpec("cnn", (8, 8, 1), 10, hidden=(4, 6))
 
 
-def _updates(n: int, base: dict[str, np.ndarray], seed: int = 1) -> list[tuple[dict, int]]:
+def _updates(n: int, base: Weights, seed: int = 1) -> list[tuple[Weights, int]]:
     rng = np.random.default_rng(seed)
     return [
         ({k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()}, 10 + i)
@@ -53,7 +53,11 @@ def _updates(n: int, base: dict[str, np.ndarray], seed: int = 1) -> list[tuple[d
 # ---- spec ---------------------------------------------------------------------------------
 def test_spec_round_trips_canonically() -> None:
     spec = ModelSpec(
-        "mlp", (4,), 3, hidden=(5,), features=("a", "b", "c", "d"),
+        "mlp",
+        (4,),
+        3,
+        hidden=(5,),
+        features=("a", "b", "c", "d"),
         plan=TrainingPlan(dp=DPConfig(clip=1.0, noise_multiplier=0.5)),
     )
     data = spec.to_bytes()
@@ -77,7 +81,10 @@ def test_spec_round_trips_canonically() -> None:
         (b'{"kind":"mlp","input_shape":[2],"num_classes":2,"features":["a"]}', "feature names"),
         (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"evil":1}', "unknown"),
         (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"batch_size":0}}', "batch"),
-        (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"learning_rate":-1}}', "positive"),
+        (
+            b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"learning_rate":-1}}',
+            "positive",
+        ),
         (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"dp":{"clip":1}}}', "dp"),
         (b'{"kind":"mlp","input_shape":[true],"num_classes":2}', "whole number"),
     ],
@@ -110,7 +117,7 @@ def _rezip(data: bytes, edit: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+def _npy(array: Array, allow_pickle: bool = False) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=allow_pickle)
     return buf.getvalue()
@@ -212,14 +219,17 @@ def test_dp_noise_is_reproducible_from_the_seed_and_reports_epsilon() -> None:
     assert encode_weights(a.weights) == encode_weights(b.weights)
     assert encode_weights(a.weights) != encode_weights(c.weights)
     assert a.epsilon is not None and 0 < a.epsilon < math_inf()
-    assert a.epsilon == pytest.approx(dp_epsilon(plan.dp, 3))  # type: ignore[arg-type]
-    assert dp_epsilon(plan.dp, 30) > a.epsilon  # type: ignore[arg-type]
+    assert plan.dp is not None
+    assert a.epsilon == pytest.approx(dp_epsilon(plan.dp, 3))
+    assert dp_epsilon(plan.dp, 30) > a.epsilon
     # without noise it is the unweighted mean of updates clipped to 0.5
     quiet = TrainingPlan(dp=DPConfig(clip=0.5, noise_multiplier=0.0))
     res = aggregate("fedavg", base, ups, plan=quiet, seed=b"")
     norms = [np.sqrt(sum(float((d[k].astype(np.float64) ** 2).sum()) for k in d)) for d, _ in ups]
     for k in base:
-        mean = sum(d[k] * min(1.0, 0.5 / nrm) for (d, _), nrm in zip(ups, norms)) / len(ups)
+        mean = sum(
+            d[k] * min(1.0, 0.5 / nrm) for (d, _), nrm in zip(ups, norms, strict=True)
+        ) / len(ups)
         np.testing.assert_allclose(res.weights[k], base[k] - mean, atol=1e-6)
     with pytest.raises(TrainingError, match="differential privacy"):
         aggregate("median", base, ups, plan=plan, seed=b"")
@@ -233,9 +243,12 @@ def math_inf() -> float:
 def test_models_shapes_and_evaluation() -> None:
     w = initial_weights(CNN, 0)
     assert [(k, v.shape) for k, v in w.items()] == [
-        ("conv_0/kernel", (3, 3, 1, 4)), ("conv_0/bias", (4,)),
-        ("conv_1/kernel", (3, 3, 4, 6)), ("conv_1/bias", (6,)),
-        ("dense_0/kernel", (24, 10)), ("dense_0/bias", (10,)),
+        ("conv_0/kernel", (3, 3, 1, 4)),
+        ("conv_0/bias", (4,)),
+        ("conv_1/kernel", (3, 3, 4, 6)),
+        ("conv_1/bias", (6,)),
+        ("dense_0/kernel", (24, 10)),
+        ("dense_0/bias", (10,)),
     ]
     x = np.random.default_rng(0).random((7, 8, 8, 1)).astype(np.float32)
     y = np.arange(7, dtype=np.int32)
@@ -281,7 +294,7 @@ def test_load_csv_npz_and_rejections(tmp_path: Path) -> None:
     with pytest.raises(DatasetMismatch, match="shape"):
         load_dataset(tmp_path / "shape.npz", MLP)
     np.savez(tmp_path / "obj.npz", x=np.array([{}, {}], dtype=object), y=np.zeros(2, np.int32))
-    with pytest.raises(DatasetMismatch, match="pickle|Object"):
+    with pytest.raises(DatasetMismatch, match=r"pickle|Object"):
         load_dataset(tmp_path / "obj.npz", MLP)
     with pytest.raises(DatasetMismatch, match="image model"):
         load_dataset(tmp_path, MLP)
@@ -316,7 +329,7 @@ def test_demo_federation_is_non_iid_and_fits_its_spec() -> None:
     skews = [np.bincount(s.y, minlength=10).max() / len(s) for s in shards]
     assert np.mean(skews) > 0.2
     again, _, _ = demo_federation("digits", 10, 0.5, seed=1)
-    assert all(np.array_equal(a.y, b.y) for a, b in zip(shards, again))
+    assert all(np.array_equal(a.y, b.y) for a, b in zip(shards, again, strict=True))
     shards, test, spec = demo_federation("breast_cancer", 4, 1.0, seed=0)
     assert spec.kind == "mlp" and len(spec.features) == 30 and spec.num_classes == 2
     with pytest.raises(DatasetMismatch):

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
-
 from decentralml.core.errors import DatasetMismatch
 from decentralml.core.fl import (
     Dataset,
@@ -23,15 +24,17 @@ from decentralml.core.fl import (
     evaluate,
     initial_weights,
     local_update,
+    tff_client,
 )
-from decentralml.core.fl import tff_client
 from decentralml.core.fl.models import layer_shapes, logits
 
 pytestmark = pytest.mark.timeout(600)
 
+Digits = tuple[list[Dataset], Dataset, ModelSpec]
+
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[list[Dataset], Dataset, ModelSpec]:
+def digits() -> Iterator[Digits]:
     shards, test, spec = demo_federation("digits", 3, 0.5, seed=0)
     yield shards, test, spec
     tff_client.stop_workers()
@@ -53,7 +56,7 @@ def test_numpy_forward_pass_equals_keras(spec: ModelSpec) -> None:
     np.testing.assert_allclose(logits(spec, w, x), model(x).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_local_update_trains_on_the_local_data(digits) -> None:
+def test_local_update_trains_on_the_local_data(digits: Digits) -> None:
     shards, _, spec = digits
     w = initial_weights(spec, 0)
     up = local_update(spec, w, shards[0], seed=7)
@@ -69,11 +72,16 @@ def test_local_update_trains_on_the_local_data(digits) -> None:
         local_update(spec, w, Dataset(shards[0].x.reshape(-1, 64), shards[0].y), seed=0)
 
 
-def test_local_update_plus_fedavg_equals_one_tff_round(digits) -> None:
-    shards, _, demo_spec = digits
+def test_local_update_plus_fedavg_equals_one_tff_round(digits: Digits) -> None:
+    shards, _, _ = digits
     spec = ModelSpec(
-        "cnn", (8, 8, 1), 10, hidden=(8,),
-        plan=TrainingPlan(local_epochs=2, batch_size=16, learning_rate=0.1, server_learning_rate=0.7),
+        "cnn",
+        (8, 8, 1),
+        10,
+        hidden=(8,),
+        plan=TrainingPlan(
+            local_epochs=2, batch_size=16, learning_rate=0.1, server_learning_rate=0.7
+        ),
     )
     w = initial_weights(spec, 11)
     ours = aggregate(
@@ -90,27 +98,30 @@ def test_local_update_plus_fedavg_equals_one_tff_round(digits) -> None:
 
 
 def test_dp_aggregate_equals_tff_gaussian_factory_without_noise() -> None:
-    tf, tff = tff_client.modules()
+    _, tff = tff_client.modules()
     rng = np.random.default_rng(3)
     base = {"a": np.zeros((3, 2), np.float32), "b": np.zeros(4, np.float32)}
-    deltas = [{k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()} for _ in range(4)]
+    deltas = [
+        {k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()} for _ in range(4)
+    ]
     clip = 1.5
     factory = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
         noise_multiplier=0.0, clients_per_round=4, clip=clip
     )
-    process = factory.create(
-        tff.types.to_type([(np.float32, (3, 2)), (np.float32, (4,))])
-    )
+    process = factory.create(tff.types.to_type([(np.float32, (3, 2)), (np.float32, (4,))]))
     out = process.next(process.initialize(), [[d["a"], d["b"]] for d in deltas])
     ours = aggregate(
-        "fedavg", base, [(d, 1) for d in deltas],
-        plan=TrainingPlan(dp=DPConfig(clip=clip, noise_multiplier=0.0)), seed=b"",
+        "fedavg",
+        base,
+        [(d, 1) for d in deltas],
+        plan=TrainingPlan(dp=DPConfig(clip=clip, noise_multiplier=0.0)),
+        seed=b"",
     )
     np.testing.assert_allclose(-ours.weights["a"], out.result[0], atol=1e-6)
     np.testing.assert_allclose(-ours.weights["b"], out.result[1], atol=1e-6)
 
 
-def test_worker_binary_is_stopped(digits) -> None:
+def test_worker_binary_is_stopped(digits: Digits) -> None:
     shards, _, spec = digits
     local_update(spec, initial_weights(spec, 0), shards[1], seed=0)
     pids = tff_client.worker_pids()
