@@ -44,6 +44,7 @@ class Trainer(Role):
         except TrainingError as exc:
             self.emit("rejected", f"dataset {self.data_path} rejected: {exc}")
             raise
+        self.emit("joining", f"{self.learning.dataset_size(self.dataset)} examples; loading TFF")
         self.learning.prepare(spec)
         self._prepared = True
 
