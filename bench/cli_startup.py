@@ -3,8 +3,9 @@
 Target (issue 4): `decentralml --help` and `decentralml task list --json` each finish in at
 most 0.5 s, TensorFlow not imported. `task list` runs against a real node-decentralml --dev
 started here on free ports (connect, metadata, one storage query, JSON out: the whole
-command, wall-clock, as a user would time it). If the running runtime has no
-`DecentralMl.Tasks` storage yet, `model list --json` (the closest list command) is timed.
+command, wall-clock, as a user would time it). The first run against a runtime builds its
+metadata decoding plan (core/chain/scaleplan.py) and is reported on its own; the median is
+over the runs after it.
 
     .venv/bin/python bench/cli_startup.py [--runs 10]
 """
@@ -71,19 +72,27 @@ def main() -> None:
     results.append(
         result("tensorflow_imported_by_help", int(tf_loaded), "bool", "0", not tf_loaded)
     )
-    with tempfile.TemporaryDirectory() as tmp, DevNode(base_path=Path(tmp)) as node:
+    with tempfile.TemporaryDirectory() as tmp, DevNode(base_path=Path(tmp) / "node") as node:
         node.start()
-        list_env = {**env, "DECENTRALML_CHAIN_URL": node.ws_url}
-        _, probe_list = timed(["--json", "task", "list"], list_env)
+        # A fresh metadata-plan cache: the first run against a runtime decodes its metadata
+        # with scalecodec and caches the plan; every later run reads the plan.
+        list_env = {
+            **env,
+            "DECENTRALML_CHAIN_URL": node.ws_url,
+            "DECENTRALML_METADATA_CACHE": str(Path(tmp) / "metadata"),
+        }
         command = ["--json", "task", "list"]
-        if probe_list.returncode != 0:
-            command = ["--json", "model", "list"]
-        json.loads(timed(command, list_env)[1].stdout)  # warm caches once, check the output
+        first_s, first = timed(command, list_env)
+        if first.returncode != 0:
+            raise SystemExit(f"task list failed: {first.stderr.strip()}")
+        json.loads(first.stdout)
+        results.append(
+            result("decentralml_task_list_json_first_run", round(first_s, 3), "s", "none", True)
+        )
         list_s = median_of(command, list_env, args.runs)
-        name = "_".join(command[1:3])
         results.append(
             result(
-                f"decentralml_{name}_json_median",
+                "decentralml_task_list_json_median",
                 round(list_s, 3),
                 "s",
                 "<= 0.5",

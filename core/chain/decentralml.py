@@ -1,8 +1,7 @@
 """Typed access to the DecentralMl pallet: calls, parameter builders and record decoding.
 
-The pallet evolves; everything here is composed from the runtime's metadata by name:
-a call the running runtime lacks raises :class:`UnknownCall` naming it, and optional
-arguments (licence, jurisdictions) are sent only when the runtime's call takes them.
+Everything here is composed from the runtime's metadata by name: a call the connected
+runtime lacks (a node that is not ours) raises :class:`UnknownCall` naming it.
 Parameter builders are pure functions (unit-tested without a node).
 """
 
@@ -279,13 +278,10 @@ class DecentralMl(DecentralMlReader):
             "architecture": architecture.to_chain(),
             "initial_weights": initial_weights.to_chain(),
         }
-        takes = self._args("register_model")
-        if "licence" in takes:
-            if licence is None:
-                raise InputError("this runtime needs a licence for register_model (--licence SPDX)")
-            params["licence"] = licence
-        if "jurisdictions" in takes:
-            params["jurisdictions"] = globals()["jurisdictions"](jurisdictions)
+        if licence is None:
+            raise InputError("a model needs a licence (--licence SPDX, or custom terms)")
+        params["licence"] = licence
+        params["jurisdictions"] = globals()["jurisdictions"](jurisdictions)
         receipt = self.call(signer, "register_model", params, on_fee=on_fee)
         event = receipt.first(PALLET, "ModelRegistered")
         return int(event.attributes["model_id"]), receipt

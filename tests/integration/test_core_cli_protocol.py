@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from substrateinterface import Keypair, SubstrateInterface
+from substrateinterface import SubstrateInterface
 
 from .clirun import Run, js
 from .devnode import DevNode
@@ -22,7 +21,7 @@ from .kubo import KuboDaemon
 
 pytestmark = [pytest.mark.chain, pytest.mark.ipfs]
 
-VOTING_PERIOD = 15  # blocks (the runtime default is 5 minutes)
+VOTING_PERIOD = 15  # blocks: the dev preset (the runtime default is 5 minutes)
 
 
 def block(dev_node: DevNode) -> int:
@@ -40,38 +39,11 @@ def wait_until(dev_node: DevNode, number: int, timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
-def runtime_has_protocol(dev_node: DevNode) -> bool:
+@pytest.fixture(scope="module")
+def short_votes(dev_node: DevNode) -> None:
+    """The dev preset's voting period is short enough for these tests; check it is."""
     si = SubstrateInterface(url=dev_node.ws_url)
     try:
-        si.init_runtime()
-        calls = {c.name for c in si.get_metadata_module("DecentralMl").calls}
-        return {"create_task", "submit_proposal"} <= calls
-    finally:
-        si.close()
-
-
-@pytest.fixture(scope="module")
-def protocol(dev_node: DevNode) -> bool:
-    return runtime_has_protocol(dev_node)
-
-
-@pytest.fixture(scope="module")
-def short_votes(dev_node: DevNode, protocol: bool) -> None:
-    """Shorten the voting period with sudo(System.set_storage) on the dev chain (Alice is sudo)."""
-    if not protocol:
-        pytest.skip("the node's runtime predates the protocol calls (no DecentralMl.create_task)")
-    si = SubstrateInterface(url=dev_node.ws_url)
-    try:
-        params = si.query("DecentralMl", "Params").value
-        params["voting_period"] = VOTING_PERIOD
-        function = si.get_metadata_storage_function("DecentralMl", "Params")
-        value = si.create_scale_object(function.get_value_type_string()).encode(params)
-        key = si.create_storage_key("DecentralMl", "Params").to_hex()
-        inner = si.compose_call("System", "set_storage", {"items": [[key, str(value)]]})
-        call = si.compose_call("Sudo", "sudo", {"call": inner})
-        xt = si.create_signed_extrinsic(call=call, keypair=Keypair.create_from_uri("//Alice"))
-        receipt = si.submit_extrinsic(xt, wait_for_inclusion=True)
-        assert receipt.is_success, receipt.error_message
         assert si.query("DecentralMl", "Params").value["voting_period"] == VOTING_PERIOD
     finally:
         si.close()
@@ -394,80 +366,3 @@ def test_task_cancel_refunds(cli: Run, cli_home: Path, short_votes: None) -> Non
     assert js(proc)["error"]["error"] == "TaskNotLive"
 
 
-PROTOCOL_COMMANDS = [
-    (("task", "list"), "Tasks"),
-    (("task", "show", "0"), "Tasks"),
-    (("task", "trainers", "0"), "Participants"),
-    (
-        ("task", "create", "0", "--reward-per-round", "1", "--rounds", "1", "--from", "//Alice"),
-        "create_task",
-    ),
-    (("task", "cancel", "0", "--from", "//Alice"), "cancel_task"),
-    (("task", "expire", "0", "--from", "//Alice"), "expire_task"),
-    (("join", "0", "--from", "//Bob"), "join_task"),
-    (("leave", "0", "--from", "//Bob"), "leave_task"),
-    (("profile", "set", "DE", "--from", "//Bob"), "set_trainer_profile"),
-    (("profile", "clear", "--from", "//Bob"), "clear_trainer_profile"),
-    (("profile", "show", "//Bob"), "TrainerProfiles"),
-    (("stake", "bond", "0", "--from", "//Dave"), "bond_aggregator"),
-    (("stake", "unbond", "0", "--from", "//Dave"), "unbond_aggregator"),
-    (("round", "show", "0"), "Rounds"),
-    (("round", "updates", "0"), "Updates"),
-    (("round", "start", "0", "--from", "//Alice"), "start_round"),
-    (("round", "finalize", "0", "0", "--from", "//Alice"), "finalize_round"),
-    (("propose", "list"), "Proposals"),
-    (("propose", "show", "0"), "Proposals"),
-    (("propose", "votes", "//Bob"), "VotingOf"),
-    (("propose", "safety", "0", "flag", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "approve-version", "0", "0", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "reject-version", "0", "0", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "licence", "0", "--spdx", "MIT", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "jurisdictions", "0", "DE", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "resolve-challenge", "0", "0", "--from", "//Bob"), "submit_proposal"),
-    (("propose", "parameter", "voting_period", "10", "--from", "//Bob"), "submit_proposal"),
-    (("vote", "0", "--aye", "--amount", "1", "--from", "//Bob"), "vote"),
-    (("close", "0", "--from", "//Bob"), "close_proposal"),
-    (("unlock", "//Bob", "--from", "//Bob"), "unlock"),
-    (("model", "versions", "0"), "Versions"),
-]
-
-
-def test_protocol_commands_on_a_runtime_without_them(
-    cli: Run, cli_home: Path, protocol: bool
-) -> None:
-    """On a runtime that predates the protocol calls, every protocol command fails with one
-    line naming the missing call or storage item, and sends nothing."""
-    if protocol:
-        pytest.skip("the node's runtime has the protocol calls (covered by the tests above)")
-    before = js(cli("--json", "balance", "//Bob"))["nonce"]
-    upload = write(cli_home, "u.bin", 10)
-    extra = [
-        (
-            ("round", "submit", "0", "0", "--file", upload, "--samples", "1", "--from", "//Bob"),
-            "submit_update",
-        ),
-        (
-            (
-                "round",
-                "aggregate",
-                "0",
-                "0",
-                "--file",
-                upload,
-                "--include",
-                "//Bob",
-                "--from",
-                "//Dave",
-            ),
-            "submit_aggregate",
-        ),
-        (("challenge", "0", "0", "--evidence", upload, "--from", "//Eve"), "challenge_aggregate"),
-    ]
-    # Independent failing commands: run three at a time to keep the suite short.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        procs = list(pool.map(lambda item: cli(*item[0], ok=False), PROTOCOL_COMMANDS + extra))
-    for (args, missing), proc in zip(PROTOCOL_COMMANDS + extra, procs, strict=True):
-        assert proc.returncode == 1, (args, proc.stderr)
-        assert "the runtime has no" in proc.stderr, (args, proc.stderr)
-        assert f"DecentralMl.{missing}" in proc.stderr, (args, proc.stderr)
-    assert js(cli("--json", "balance", "//Bob"))["nonce"] == before
