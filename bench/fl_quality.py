@@ -132,6 +132,15 @@ def main() -> None:
         result("centralized_test_accuracy", round(central_acc, 4), "fraction", None, None),
         result("accuracy_gap_final", round(gap, 2), "points", "<= 2", gap <= TARGET_POINTS),
         result(
+            "accuracy_gap_mean_last_5_rounds",
+            round(
+                (central_acc - float(np.mean([c["test_accuracy"] for c in curve[-5:]]))) * 100, 2
+            ),
+            "points",
+            None,
+            None,
+        ),
+        result(
             "first_round_within_2_points",
             first_within or -1,
             "round",

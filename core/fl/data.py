@@ -9,9 +9,9 @@ A trainer's data stays on its machine: :func:`load_dataset` reads it, checks it 
 - NPZ with arrays ``x`` (examples, float) and ``y`` (integer labels), optionally
   ``jurisdiction`` (a string); :func:`save_dataset` writes this layout.
 - An image folder with one sub-folder per class (named ``0``, ``1``, ... or by class name, in
-  sorted order), holding PNG/JPEG/PGM images (decoded with Pillow when it is installed) or
+  sorted order), holding PNG/JPEG/GIF/BMP (decoded by TensorFlow), binary PGM/PPM images or
   ``.npy`` arrays, each of the model's ``(height, width, channels)``. 8-bit images are scaled to
-  0..1.
+  0..1 and converted to the model's channel count.
 
 A dataset's jurisdiction is declared next to it: ``<path>.meta.json`` (or ``meta.json`` inside
 an image folder) holding ``{"jurisdiction": "EU"}``; NPZ files may carry it inside.
@@ -297,21 +297,28 @@ def _read_image(f: Path, shape: tuple[int, ...]) -> Array:
 
 
 def _decode_image(f: Path, channels: int) -> Array:
+    """PGM/PPM natively; PNG, JPEG, GIF and BMP with TensorFlow's decoders (a trainer imports
+    TensorFlow to train anyway), converted to the model's channel count."""
     if f.suffix.lower() in (".pgm", ".ppm"):
-        return _read_netpbm(f)
-    try:
-        from PIL import Image  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:
-        raise DatasetMismatch(
-            f"{f}: decoding {f.suffix} needs Pillow (pip install pillow); "
-            "PGM/PPM and .npy images work without it"
-        ) from None
-    try:
-        with Image.open(f) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
-            return np.asarray(img, dtype=np.uint8)
-    except OSError as exc:
-        raise DatasetMismatch(f"cannot decode {f}: {exc}") from None
+        image = _read_netpbm(f)
+    else:
+        from . import tff_client  # lazy: imports TensorFlow
+
+        tf, _ = tff_client.modules()
+        try:
+            decoded = tf.io.decode_image(f.read_bytes(), channels=3, expand_animations=False)
+        except (tf.errors.OpError, ValueError) as exc:
+            raise DatasetMismatch(f"cannot decode {f}: {exc}") from None
+        image = np.asarray(decoded.numpy(), dtype=np.uint8)
+    if image.shape[2] == channels:
+        return image
+    if channels == 1:  # ITU-R 601 luma, as Pillow's convert("L")
+        luma = image[:, :, :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        out: Array = np.round(luma).astype(np.uint8)[:, :, None]
+        return out
+    if channels == 3 and image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    raise DatasetMismatch(f"{f} has {image.shape[2]} channels, the model takes {channels}")
 
 
 def _read_netpbm(f: Path) -> Array:

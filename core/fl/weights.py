@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -159,9 +160,8 @@ def decode_weights(data: bytes, expect: Manifest | None = None) -> Weights:
                     f"weights file members {members} do not match its manifest {want}"
                 )
             weights: Weights = {}
-            for spec in manifest.tensors:
-                with zf.open(f"{spec.name}.npy") as fh:
-                    array = np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[no-untyped-call]
+            for spec, info in zip(manifest.tensors, infos[1:], strict=True):
+                array = _read_member(data, zf, info)
                 if array.dtype != np.dtype("<f4"):
                     raise UpdateRejected(
                         f"tensor {spec.name} has dtype {array.dtype}; only little-endian float32"
@@ -174,7 +174,7 @@ def decode_weights(data: bytes, expect: Manifest | None = None) -> Weights:
                 weights[spec.name] = array
         except UpdateRejected:
             raise
-        except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as exc:
+        except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError, struct.error) as exc:
             raise UpdateRejected(f"malformed weights file: {exc}") from None
     check_finite(weights)
     if expect is not None:
@@ -196,6 +196,45 @@ def global_norm(weights: Weights) -> float:
 
 
 # ---- internals --------------------------------------------------------------------------
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+
+
+def _read_member(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
+    """A member's array. Stored members (what encode_weights writes) are parsed in place from
+    ``data`` (a read-only view, no copy; integrity comes from the content address, so the zip
+    CRC is not recomputed); other members go through zipfile. Never unpickles."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        with zf.open(info) as fh:
+            array: Array = np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[no-untyped-call]
+        return array
+    start = info.header_offset
+    header = data[start : start + _LOCAL_HEADER.size]
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise UpdateRejected(f"malformed weights file: bad local header for {info.filename}")
+    fields = _LOCAL_HEADER.unpack(header)
+    offset = start + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+    end = offset + info.file_size
+    if end > len(data):
+        raise UpdateRejected(f"malformed weights file: {info.filename} is truncated")
+    fh = io.BytesIO(data[offset : min(end, offset + 65536)])
+    version = np.lib.format.read_magic(fh)  # type: ignore[no-untyped-call]
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)  # type: ignore[no-untyped-call]
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)  # type: ignore[no-untyped-call]
+    else:
+        raise UpdateRejected(f"unsupported .npy version {version} for {info.filename}")
+    if dtype.hasobject:
+        raise UpdateRejected(f"{info.filename} holds Python objects; pickle is never loaded")
+    count = int(np.prod(shape, dtype=np.int64))
+    body = offset + fh.tell()
+    if body + count * dtype.itemsize != end:
+        raise UpdateRejected(f"malformed weights file: {info.filename} has the wrong length")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=body)
+    out: Array = flat.reshape(shape, order="F" if fortran else "C")
+    return out
+
+
 def _check_name(name: str) -> None:
     if (
         not isinstance(name, str)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from decentralml.core.fl import (
     demo_federation,
     evaluate,
     initial_weights,
+    load_dataset,
     local_update,
     tff_client,
 )
@@ -131,3 +133,19 @@ def test_worker_binary_is_stopped(digits: Digits) -> None:
     # TFF starts a fresh worker when it is needed again
     local_update(spec, initial_weights(spec, 0), shards[1], seed=0)
     assert tff_client.worker_pids()
+
+
+def test_image_folder_png_decoded_by_tensorflow(tmp_path: Path) -> None:
+    tf, _ = tff_client.modules()
+    spec = ModelSpec("cnn", (8, 8, 1), 10, hidden=(4,))
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[:, :, 0] = 255  # pure red -> luma 76
+    for label in ("3", "7"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "a.png").write_bytes(tf.io.encode_png(rgb).numpy())
+    ds = load_dataset(tmp_path, spec)
+    assert ds.x.shape == (2, 8, 8, 1) and list(ds.y) == [3, 7]
+    np.testing.assert_allclose(ds.x, 76 / 255, atol=1e-6)
+    (tmp_path / "3" / "b.png").write_bytes(b"not a png")
+    with pytest.raises(DatasetMismatch, match="cannot decode"):
+        load_dataset(tmp_path, spec)
