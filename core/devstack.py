@@ -459,22 +459,22 @@ def plan_seed(record: DemoRecord | None, facts: ChainFacts) -> list[str]:
     return steps
 
 
-def demo_files(paths: StackPaths, trainers: int) -> dict[str, Path]:
+def demo_files(directory: Path, trainers: int) -> dict[str, Path]:
     files = {
-        "architecture": paths.demo / "model-spec.json",
-        "initial_weights": paths.demo / "initial-weights.npz",
-        "verifier": paths.demo / "test.npz",
+        "architecture": directory / "model-spec.json",
+        "initial_weights": directory / "initial-weights.npz",
+        "verifier": directory / "test.npz",
     }
     for i in range(1, trainers + 1):
-        files[f"trainer-{i}"] = paths.demo / f"trainer-{i}.npz"
+        files[f"trainer-{i}"] = directory / f"trainer-{i}.npz"
     return files
 
 
-def write_demo_files(paths: StackPaths, trainers: int) -> dict[str, Path]:
+def write_demo_files(directory: Path, trainers: int) -> dict[str, Path]:
     """The demo model (spec and initial weights, contract A) and the partitioned demo data:
     one dataset per trainer (non-IID, Dirichlet over labels) and a held-out set for the
     verifier. Deterministic (fixed seed); files already there are kept."""
-    files = demo_files(paths, trainers)
+    files = demo_files(directory, trainers)
     if all(p.exists() for p in files.values()):
         return files
     from .fl.data import demo_federation, save_dataset
@@ -482,7 +482,7 @@ def write_demo_files(paths: StackPaths, trainers: int) -> dict[str, Path]:
     from .fl.weights import encode_weights
 
     parts, test, spec = demo_federation(DEMO_DATASET, trainers, DEMO_ALPHA, DEMO_SEED)
-    paths.demo.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     for i, part in enumerate(parts, 1):
         save_dataset(part, files[f"trainer-{i}"])
     save_dataset(test, files["verifier"])
@@ -559,7 +559,7 @@ class DemoSeeder:
         from .chain.decentralml import licence
         from .types import ContentRef
 
-        files = write_demo_files(self.paths, self.trainers)
+        files = write_demo_files(self.paths.demo, self.trainers)
         # Uploading is idempotent (same bytes, same CID) and cheap; it also restores the
         # content if the IPFS repo was wiped while the chain was kept.
         architecture = self.store.add_file(files["architecture"]).ref
@@ -678,6 +678,67 @@ class DemoSeeder:
             t.join()
         if errors:
             raise errors[0]
+
+
+# ---- multi-node networks (docker-compose.yml) --------------------------------------------------
+def build_chain_spec(chain: str = "local", node_bin: Path | None = None) -> dict[str, Any]:
+    """``node-decentralml build-spec --chain <chain>`` as JSON."""
+    import subprocess
+
+    binary = node_bin or find_node_binary()
+    if binary is None or not binary.exists():
+        raise DevStackError("node-decentralml not found: build it or set DML_NODE_BIN")
+    done = subprocess.run(
+        [str(binary), "build-spec", "--chain", chain, "--disable-default-bootnode"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise DevStackError(f"build-spec --chain {chain} failed: {done.stderr.strip()[-500:]}")
+    spec = json.loads(done.stdout)
+    if not isinstance(spec, dict):
+        raise DevStackError("build-spec did not print a chain spec")
+    return spec
+
+
+def endow_chain_spec(
+    spec: dict[str, Any],
+    addresses: Sequence[str],
+    *,
+    native: int,
+    asset: int,
+    asset_id: int = DEMO_ASSET_ID,
+    bootnodes: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """A copy of a chain spec (with a genesis patch) whose genesis also gives each address
+    ``native`` planck and ``asset`` units of ``asset_id``: how a network whose chain type is
+    not Development (where the dev keys are refused) gets funded trainer accounts.
+    Addresses already endowed keep their balance. ``bootnodes`` replaces the spec's list."""
+    out: dict[str, Any] = json.loads(json.dumps(spec))
+    try:
+        patch = out["genesis"]["runtimeGenesis"]["patch"]
+        balances: list[list[Any]] = patch["balances"]["balances"]
+        accounts: list[list[Any]] = patch["assets"]["accounts"]
+    except (KeyError, TypeError):
+        raise DevStackError(
+            "the chain spec has no genesis patch with balances and assets (use build-spec "
+            "without --raw)"
+        ) from None
+    if not any(a[0] == asset_id for a in patch["assets"].get("assets", [])):
+        raise DevStackError(f"the chain spec's genesis has no asset {asset_id}")
+    have_native = {str(b[0]) for b in balances}
+    have_asset = {str(a[1]) for a in accounts if a[0] == asset_id}
+    for address in addresses:
+        if address not in have_native:
+            balances.append([address, native])
+            have_native.add(address)
+        if address not in have_asset:
+            accounts.append([asset_id, address, asset])
+            have_asset.add(address)
+    if bootnodes is not None:
+        out["bootNodes"] = list(bootnodes)
+    return out
 
 
 # ---- the stack -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..devstack import DevStack
     from .context import Context
 
-__all__ = ["dev_down", "dev_logs", "dev_status", "dev_up"]
+__all__ = ["dev_demo_data", "dev_down", "dev_local_spec", "dev_logs", "dev_status", "dev_up"]
 
 PORT_FLAGS = (
     ("--rpc-port", "node RPC (WebSocket and HTTP) port (default 9944; env DML_RPC_PORT)"),
@@ -80,6 +80,7 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
         help="Kubo API and gateway on 0.0.0.0 (containers only: the API is not authenticated)",
     )
     p.add_argument("--trainers", type=int, metavar="N", help="demo trainers, 1 to 3 (default 3)")
+    _register_network_commands(g, cmd)
     p = cmd(g, "down", "dev_down", "stop everything the dev stack started; check nothing is left")
     state_dir(p)
     p = cmd(g, "status", "dev_status", "each component: running or stopped, pid, port, last event")
@@ -93,6 +94,68 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
     )
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     p.add_argument("-n", "--lines", type=int, default=40, help="lines of each log (default 40)")
+
+
+def _register_network_commands(g: Any, cmd: Any) -> None:
+    p = cmd(
+        g,
+        "demo-data",
+        "dev_demo_data",
+        "write the demo model (spec, initial weights) and partitioned datasets to DIR",
+    )
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--trainers", type=int, default=3, metavar="N", help="1 to 3 (default 3)")
+    p = cmd(
+        g,
+        "local-spec",
+        "dev_local_spec",
+        "the --chain local spec with extra accounts endowed at genesis (DML and the demo asset)",
+    )
+    p.add_argument(
+        "--endow",
+        nargs="+",
+        default=[],
+        metavar="ACCOUNT",
+        help="keystore accounts or addresses to fund at genesis",
+    )
+    p.add_argument("--native", default="10000", help="DML per account (default 10000)")
+    p.add_argument("--asset-amount", default="10000", help="DCC per account (default 10000)")
+    p.add_argument(
+        "--bootnode", action="append", metavar="MULTIADDR", help="replace the spec's boot nodes"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+
+
+def dev_demo_data(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..devstack import DevStackError, write_demo_files
+
+    if not 1 <= args.trainers <= 3:
+        raise DevStackError("the demo has 1 to 3 trainers")
+    files = write_demo_files(Path(args.directory).expanduser().absolute(), args.trainers)
+    result = {name: str(path) for name, path in files.items()}
+    if not ctx.json:
+        for name, path in result.items():
+            _out(f"{name:16} {path}")
+    return {"files": result}
+
+
+def dev_local_spec(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    from ..devstack import build_chain_spec, endow_chain_spec, write_json
+    from ..types import parse_amount
+
+    addresses = [ctx.address_of(a) for a in args.endow]
+    spec = endow_chain_spec(
+        build_chain_spec("local"),
+        addresses,
+        native=parse_amount(args.native, 12),
+        asset=parse_amount(args.asset_amount, 12),
+        bootnodes=args.bootnode,
+    )
+    out = Path(args.output).expanduser()
+    write_json(out, spec)
+    if not ctx.json:
+        _out(f"wrote {out}: {len(addresses)} account(s) endowed")
+    return {"path": str(out), "endowed": addresses}
 
 
 def _stack(args: argparse.Namespace, *, explicit: dict[str, Any] | None = None) -> DevStack:
