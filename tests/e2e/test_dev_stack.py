@@ -153,3 +153,16 @@ def test_a_port_held_by_another_program_is_refused(state: Path) -> None:
     assert f"port {ports['--ipfs-api-port']} is in use" in reason
     assert "--ipfs-api-port" in reason
     assert processes_under(state) == []
+
+
+def test_endow_the_real_local_spec() -> None:
+    """`dev local-spec` (docker-compose.yml's genesis) on the node's real --chain local spec."""
+    from decentralml.core.devstack import build_chain_spec, endow_chain_spec
+
+    spec = build_chain_spec("local")
+    assert spec["chainType"] == "Local"
+    out = endow_chain_spec(
+        spec, ["5DUrv2PBV6yfdZW1D4zVuoavf2vwD2xn9poqJyVU9NU4f9KB"], native=1, asset=1
+    )
+    balances = out["genesis"]["runtimeGenesis"]["patch"]["balances"]["balances"]
+    assert balances[-1] == ["5DUrv2PBV6yfdZW1D4zVuoavf2vwD2xn9poqJyVU9NU4f9KB", 1]

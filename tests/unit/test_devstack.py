@@ -360,3 +360,36 @@ def test_role_commands_follow_contract_b(tmp_path: Path) -> None:
     env = stack.role_env()
     assert env["DECENTRALML_CHAIN_URL"] == "ws://127.0.0.1:9944"
     assert env["DECENTRALML_STATE"] == str(tmp_path)
+
+
+# ---- chain spec for the compose network -------------------------------------------------------
+def _spec() -> dict[str, object]:
+    return {
+        "bootNodes": ["/ip4/127.0.0.1/tcp/30333/p2p/X"],
+        "genesis": {
+            "runtimeGenesis": {
+                "patch": {
+                    "balances": {"balances": [["5Alice", 10]]},
+                    "assets": {"assets": [[1, "5Alice", False, 1]], "accounts": [[1, "5Alice", 7]]},
+                }
+            }
+        },
+    }
+
+
+def test_endow_chain_spec_adds_accounts_once() -> None:
+    from decentralml.core.devstack import endow_chain_spec
+
+    spec = _spec()
+    out = endow_chain_spec(
+        spec, ["5Alice", "5New", "5New"], native=100, asset=50, bootnodes=["/dns/a"]
+    )
+    patch = out["genesis"]["runtimeGenesis"]["patch"]  # type: ignore[index]
+    assert patch["balances"]["balances"] == [["5Alice", 10], ["5New", 100]]
+    assert patch["assets"]["accounts"] == [[1, "5Alice", 7], [1, "5New", 50]]
+    assert out["bootNodes"] == ["/dns/a"]
+    assert spec == _spec()  # the input is untouched
+    with pytest.raises(DevStackError, match="no asset 2"):
+        endow_chain_spec(spec, ["5New"], native=1, asset=1, asset_id=2)
+    with pytest.raises(DevStackError, match="genesis patch"):
+        endow_chain_spec({"genesis": {"raw": {}}}, ["5New"], native=1, asset=1)
