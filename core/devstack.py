@@ -10,7 +10,7 @@ Everything lives under one project state directory (``$DECENTRALML_STATE``, defa
     run/stack.json    the ports and flags the stack was last started with
     demo/             the demo model files and the trainers' and verifier's datasets
     demo.json         what the demo seeding created (model, asset, task ids)
-    roles/            the roles' events files (<name>.events.jsonl) and state directories
+    roles/<name>-task<id>/   each role's resume journal and events.jsonl (the console's layout)
 
 Components: ``node``, ``ipfs``, ``trainer-1`` .. ``trainer-N``, ``aggregator``, ``verifier``.
 Every child is started detached in its own process group with its output in its log, so
@@ -264,11 +264,13 @@ class StackPaths:
     def pidfile(self, name: str) -> Path:
         return self.run / f"{name}.pid"
 
-    def events(self, name: str) -> Path:
-        return self.roles / f"{name}.events.jsonl"
+    def role_dir(self, name: str, task_id: int | None) -> Path:
+        """A role's state directory (journal) with its ``events.jsonl``: one per task, since a
+        journal belongs to one task; the console follows ``roles/*/events.jsonl``."""
+        return self.roles / f"{name}-task{task_id}"
 
-    def role_state(self, name: str) -> Path:
-        return self.roles / name
+    def events(self, name: str, task_id: int | None) -> Path:
+        return self.role_dir(name, task_id) / "events.jsonl"
 
 
 def component_names(trainers: int) -> list[str]:
@@ -1033,9 +1035,9 @@ class DevStack:
             argv += ["--data", record.data[name]]
         argv += [
             "--events",
-            str(self.paths.events(name)),
+            str(self.paths.events(name, record.task_id)),
             "--state-dir",
-            str(self.paths.role_state(f"{name}-task{record.task_id}")),
+            str(self.paths.role_dir(name, record.task_id)),
         ]
         return argv
 
@@ -1077,6 +1079,9 @@ class DevStack:
         from .roles.events import ProgressEvent
 
         record = self.demo_record()
+        if record is None or record.task_id is None:
+            return []
+        task = record.task_id
         rounds: set[int] = set()
         for name in (
             "aggregator",
@@ -1084,7 +1089,7 @@ class DevStack:
             *[n for n in self.names() if n.startswith("trainer-")],
         ):
             try:
-                lines = self.paths.events(name).read_bytes().splitlines()
+                lines = self.paths.events(name, task).read_bytes().splitlines()
             except OSError:
                 continue
             for raw in lines:
@@ -1092,11 +1097,7 @@ class DevStack:
                     event = ProgressEvent.from_json(raw)
                 except DecentralMLError:
                     continue
-                if (
-                    event.phase == "finalized"
-                    and event.round is not None
-                    and (record is None or event.task == record.task_id)
-                ):
+                if event.phase == "finalized" and event.round is not None and event.task == task:
                     rounds.add(event.round)
         return sorted(rounds)
 
@@ -1175,7 +1176,7 @@ class DevStack:
         if record is None:
             port = {"node": s.rpc_port, "ipfs": s.ipfs_api_port}.get(name)
             url = {"node": s.ws_url, "ipfs": s.ipfs_api_url}.get(name, "")
-            event = last_event(self.paths.events(name)) if role_of(name) else ""
+            event = self._role_event(name)
             return ComponentStatus(
                 name, "stopped", port=port, url=url, log=log_file, last_event=event
             )
@@ -1183,7 +1184,7 @@ class DevStack:
         port = record.ports[0] if record.ports else None
         event = ""
         if role_of(name):
-            event = last_event(self.paths.events(name))
+            event = self._role_event(name)
         elif alive and name == "node" and port is not None:
             try:
                 best, finalized = node_heads(port)
@@ -1204,6 +1205,12 @@ class DevStack:
             log=record.log or log_file,
             last_event=event,
         )
+
+    def _role_event(self, name: str) -> str:
+        record = self.demo_record()
+        if not role_of(name) or record is None:
+            return ""
+        return last_event(self.paths.events(name, record.task_id))
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         try:

@@ -350,7 +350,10 @@ def test_role_commands_follow_contract_b(tmp_path: Path) -> None:
     train = stack.role_argv("trainer-1", record)
     assert train[train.index("train") :][:5] == ["train", "--task", "7", "--account", "//Bob"]
     assert train[train.index("--data") + 1] == "/d/t1.npz"
-    assert train[train.index("--events") + 1] == str(tmp_path / "roles" / "trainer-1.events.jsonl")
+    assert train[train.index("--events") + 1] == str(
+        tmp_path / "roles" / "trainer-1-task7" / "events.jsonl"
+    )
+    assert train[train.index("--state-dir") + 1] == str(tmp_path / "roles" / "trainer-1-task7")
     aggregate = stack.role_argv("aggregator", record)
     assert "aggregate" in aggregate and "--data" not in aggregate
     verify = stack.role_argv("verifier", record)
@@ -393,3 +396,36 @@ def test_endow_chain_spec_adds_accounts_once() -> None:
         endow_chain_spec(spec, ["5New"], native=1, asset=1, asset_id=2)
     with pytest.raises(DevStackError, match="genesis patch"):
         endow_chain_spec({"genesis": {"raw": {}}}, ["5New"], native=1, asset=1)
+
+
+def test_finalized_rounds_of_the_demo_task_only(tmp_path: Path) -> None:
+    stack = DevStack(tmp_path, StackSettings())
+    assert stack.finalized_rounds() == []
+    devstack.write_json(stack.paths.demo_json, DemoRecord(genesis=G, task_id=4).to_json())
+
+    def event(task: int, round_: int, phase: str) -> str:
+        return json.dumps(
+            {
+                "ts": 1.0,
+                "role": "aggregator",
+                "account": "5E",
+                "task": task,
+                "round": round_,
+                "phase": phase,
+                "message": "",
+            }
+        )
+
+    path = stack.paths.events("aggregator", 4)
+    path.parent.mkdir(parents=True)
+    lines = [
+        event(4, 0, "finalized"),
+        event(3, 7, "finalized"),
+        event(4, 1, "aggregated"),
+        "garbage",
+        event(4, 1, "finalized"),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    assert stack.finalized_rounds() == [0, 1]
+    aggregator = next(c for c in stack.status() if c.name == "aggregator")
+    assert (aggregator.state, aggregator.last_event) == ("stopped", "round 1 finalized")
