@@ -1165,7 +1165,7 @@ class DevStack:
             if (
                 name in ("node", "ipfs")
                 or record is not None
-                or (demo is not None and name in demo.accounts)
+                or (demo is not None and demo.task_id is not None and role_of(name) is not None)
             ):
                 out.append(self._one_status(name, record))
         return out
