@@ -219,11 +219,13 @@ def _streamed_mean(
 
 
 def _norm(delta: Weights, scratch: dict[str, Array]) -> float:
+    # Squares in float64 summed by numpy's pairwise reduction: the same on every machine
+    # (a BLAS dot product may sum in a CPU-dependent order and break byte-identical results).
     total = 0.0
     for name, array in delta.items():
         buf = scratch[name]
-        np.copyto(buf, array)
-        total += float(np.dot(buf.ravel(), buf.ravel()))
+        np.multiply(array, array, out=buf, dtype=np.float64)
+        total += float(np.add.reduce(buf, axis=None))
     return math.sqrt(total)
 
 

@@ -136,7 +136,10 @@ def encode_weights(weights: Weights) -> bytes:
 
 
 def decode_weights(data: bytes, expect: Manifest | None = None) -> Weights:
-    """Read a weights file; :class:`UpdateRejected` with the reason if it is not acceptable."""
+    """Read a weights file; :class:`UpdateRejected` with the reason if it is not acceptable.
+
+    The arrays are read-only views into ``data`` (no copy); use :func:`copy_weights` to get
+    writable ones."""
     if len(data) > MAX_TOTAL_BYTES:
         raise UpdateRejected(f"weights file is {len(data)} bytes; at most {MAX_TOTAL_BYTES}")
     try:
@@ -190,8 +193,8 @@ def global_norm(weights: Weights) -> float:
     """The L2 norm of all tensors together (float64 accumulation)."""
     total = 0.0
     for array in weights.values():
-        flat = array.astype(np.float64, copy=False).ravel()
-        total += float(np.dot(flat, flat))
+        squares = np.multiply(array, array, dtype=np.float64)
+        total += float(np.add.reduce(squares, axis=None))  # pairwise: machine-independent
     return float(np.sqrt(total))
 
 
