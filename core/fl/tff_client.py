@@ -157,7 +157,7 @@ def client_work(spec: ModelSpec) -> Any:
 def client_dataset(spec: ModelSpec, x: Array, y: Array, seed: int) -> Any:
     """``local_epochs`` passes over the data, each shuffled by ``seed``, in batches."""
     tf, _ = modules()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed % (1 << 64))
     data: Any = None
     for _ in range(spec.plan.local_epochs):
         order = rng.permutation(x.shape[0])
@@ -176,7 +176,7 @@ def client_update(
     names = [name for name, _ in layer_shapes(spec)]
     with _lock:
         work = client_work(spec)
-        tf.random.set_seed(seed)
+        tf.random.set_seed(seed % (1 << 31))
         model_weights = tff.learning.models.ModelWeights(
             trainable=[np.asarray(weights[n], dtype=np.float32) for n in names], non_trainable=[]
         )
