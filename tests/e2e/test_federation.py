@@ -323,6 +323,18 @@ def test_three_trainers_train_three_rounds_and_governance_approves_the_model(
         "--data",
         str(demo.test_file),
     )
+    # Crash the aggregator (SIGKILL) right after its first aggregate and restart it on the same
+    # resume journal: it must not aggregate round 0 again, and it must finalize it.
+    fed.wait_for(
+        "the first aggregate",
+        lambda: any(e.phase == "aggregated" for e in aggregator.phases()),
+        timeout=600,
+    )
+    os.killpg(aggregator.process.pid, signal.SIGKILL)
+    aggregator.process.wait(timeout=30)
+    fed.running.remove(aggregator)
+    crashed = aggregator
+    aggregator = fed.start("aggregator2", "aggregate", "--task", str(task), "--account", AGGREGATOR)
     roles = [*trainers, aggregator, verifier]
 
     def completed() -> bool:
@@ -354,8 +366,9 @@ def test_three_trainers_train_three_rounds_and_governance_approves_the_model(
     verified = [e for e in verifier.phases() if e.phase == "verified"]
     assert [e.round for e in verified] == [0, 1, 2]
     assert not [e for e in verifier.phases() if e.phase == "challenged"]
-    finalized = [e for e in aggregator.phases() if e.phase == "finalized"]
-    assert [e.round for e in finalized] == [0, 1, 2]
+    both = [*crashed.phases(), *aggregator.phases()]
+    assert [e.round for e in both if e.phase == "aggregated"] == [0, 1, 2]
+    assert [e.round for e in both if e.phase == "finalized"] == [0, 1, 2]
 
     # Rewards in DCC, pro rata to samples (stakes are back, so the change is the rewards).
     fee_share = int(fed.dml.params()["aggregator_fee"])
