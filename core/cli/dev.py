@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from ..devstack import DevStack
     from .context import Context
 
-__all__ = ["dev_demo_data", "dev_down", "dev_local_spec", "dev_logs", "dev_status", "dev_up"]
+__all__ = [
+    "dev_demo_data",
+    "dev_down",
+    "dev_local_spec",
+    "dev_logs",
+    "dev_run",
+    "dev_status",
+    "dev_up",
+]
 
 PORT_FLAGS = (
     ("--rpc-port", "node RPC (WebSocket and HTTP) port (default 9944; env DML_RPC_PORT)"),
@@ -80,6 +88,20 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
         help="Kubo API and gateway on 0.0.0.0 (containers only: the API is not authenticated)",
     )
     p.add_argument("--trainers", type=int, metavar="N", help="demo trainers, 1 to 3 (default 3)")
+    p = cmd(
+        g,
+        "run",
+        "dev_run",
+        "up, then open the console on the stack; quitting the console stops everything",
+    )
+    state_dir(p)
+    p.add_argument("--reset", action="store_true", help="start again from an empty state")
+    p.add_argument("--no-demo", action="store_true", help="no demo federation")
+    for flag, help_ in PORT_FLAGS:
+        p.add_argument(flag, type=int, metavar="N", help=help_)
+    p.add_argument(
+        "--keep", action="store_true", help="leave the stack running when the console quits"
+    )
     _register_network_commands(g, cmd)
     p = cmd(g, "down", "dev_down", "stop everything the dev stack started; check nothing is left")
     state_dir(p)
@@ -244,6 +266,80 @@ def dev_up(ctx: Context, args: argparse.Namespace) -> dict[str, Any] | None:
         result["down"] = report.to_json()
         return None  # already printed before waiting
     return result
+
+
+class _Hangup(Exception):
+    """SIGTERM or SIGHUP (a closed SSH session) while the console runs."""
+
+
+def console_argv(stack: DevStack) -> list[str]:
+    """The console on this stack: its node, its IPFS and its roles' events."""
+    s = stack.settings
+    return [
+        sys.executable,
+        "-m",
+        "decentralml.tui.entry",
+        "--url",
+        s.ws_url,
+        "--ipfs-api",
+        s.ipfs_api_url,
+        "console",
+        "--roles-dir",
+        str(stack.paths.roles),
+    ]
+
+
+def dev_run(ctx: Context, args: argparse.Namespace) -> None:
+    """The README's run command: start (or resume) the stack, run the console in this terminal,
+    and stop everything when the console quits, the terminal goes away or SIGTERM arrives."""
+    import subprocess
+
+    explicit: dict[str, Any] = {
+        "rpc_port": args.rpc_port,
+        "p2p_port": args.p2p_port,
+        "ipfs_api_port": args.ipfs_api_port,
+        "ipfs_gateway_port": args.ipfs_gateway_port,
+        "rpc_external": False,
+        "ipfs_external": False,
+    }
+    stack = _stack(args, explicit=explicit)
+
+    def hangup(_signum: int, _frame: FrameType | None) -> None:
+        raise _Hangup
+
+    previous = {sig: signal.signal(sig, hangup) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    code = 0
+    try:
+        stack.up(reset=args.reset, demo=not args.no_demo)
+        _progress("opening the console (q quits; the stack stops with it)")
+        # Ctrl+C belongs to the console while it runs; this process must not die of it.
+        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            child = subprocess.Popen(console_argv(stack))
+            try:
+                code = child.wait()
+            except _Hangup:
+                child.terminate()
+                child.wait(timeout=10)
+                raise
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+    except _Hangup:
+        _progress("terminal closed or SIGTERM: stopping")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if not args.keep:
+            _progress("stopping the dev stack")
+            report = stack.down().to_json()
+            _check_down(report)
+            _progress(
+                f"stopped {', '.join(report['stopped']) or 'nothing'}; no process or port left"
+            )
+    if code:
+        from ..devstack import DevStackError
+
+        raise DevStackError(f"the console exited with code {code}")
 
 
 def _on_signals(stop: threading.Event) -> None:
