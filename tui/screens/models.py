@@ -1,0 +1,106 @@
+"""Models: the registry with licence, jurisdictions and status; versions of the selected model."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from ..messages import ChainChanged
+from ..services import ModelRow, VersionRow
+from ..widgets.table import Column, Row, VirtualTable
+from .base import Panel
+
+STATUS_STYLE = {"Active": "green", "Flagged": "yellow", "Suspended": "red", "Retired": "dim"}
+
+COLUMNS = [
+    Column("ID", 4, right=True),
+    Column("NAME", 0),
+    Column("STATUS", 9),
+    Column("LICENCE", 12),
+    Column("JURISDICTIONS", 14),
+    Column("VERS", 4, right=True),
+    Column("APPROVED", 8, right=True),
+]
+
+
+class ModelsScreen(Panel):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Reload", id="models.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all: dict[int, ModelRow] = {}
+        self.loaded = False
+
+    def compose_body(self) -> ComposeResult:
+        yield VirtualTable(COLUMNS, empty="loading models…", id="models")
+        yield Static("", id="versions", classes="section versions")
+
+    def on_mount(self) -> None:
+        self.query_one("#models", VirtualTable).focus()
+
+    def chain_changed(self, message: ChainChanged) -> None:
+        if message.full or message.models or not self.loaded:
+            self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="models-load", exit_on_error=False)
+    def load(self) -> None:
+        rows = self.backend.models()
+        self.app.call_from_thread(self._loaded, rows)
+
+    def _loaded(self, rows: list[ModelRow]) -> None:
+        self.all = {m.id: m for m in rows}
+        self.loaded = True
+        table = self.query_one("#models", VirtualTable)
+        table.empty = "no models registered (decentralml model register)"
+        table.set_rows(
+            [
+                Row(
+                    m.id,
+                    (
+                        str(m.id),
+                        m.name,
+                        Text(m.status, style=STATUS_STYLE.get(m.status, "")),
+                        m.licence or "-",
+                        " ".join(m.jurisdictions) or "anywhere",
+                        str(m.next_version),
+                        "-" if m.latest_approved is None else f"v{m.latest_approved}",
+                    ),
+                )
+                for m in rows
+            ]
+        )
+        if table.current_key is not None:
+            self.load_versions(table.current_key)
+
+    def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        if event.key is not None and self.loaded:
+            self.load_versions(event.key)
+
+    @work(thread=True, exclusive=True, group="models-versions", exit_on_error=False)
+    def load_versions(self, model_id: int) -> None:
+        versions = self.backend.versions(model_id)
+        self.app.call_from_thread(self._versions, model_id, versions)
+
+    def _versions(self, model_id: int, versions: list[VersionRow]) -> None:
+        model = self.all.get(model_id)
+        title = f"[b]Versions of model {model_id}[/b]" + (f" ({model.name})" if model else "")
+        lines = [title]
+        for v in versions:
+            metrics = ""
+            if v.loss is not None:
+                metrics = f"loss {v.loss:.4f} acc {v.accuracy or 0:.3f}"
+            origin = f"task {v.task} round {v.round}" if v.task is not None else ""
+            lines.append(f"  v{v.version:<3} {v.status:9} {origin:18} {metrics}  {v.cid[:20]}")
+        if not versions:
+            lines.append("  none yet (a completed task proposes one)")
+        self.query_one("#versions", Static).update("\n".join(lines))
