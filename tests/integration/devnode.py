@@ -145,6 +145,7 @@ class DevNode(ManagedProcess):
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ready_after_s: float = 0.0
+    env: dict[str, str] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -178,7 +179,7 @@ class DevNode(ManagedProcess):
             )
         self.base_path.mkdir(parents=True, exist_ok=True)
         self.started_at = time.monotonic()
-        self.spawn(self.command())
+        self.spawn(self.command(), env=self.env)
         if wait:
             self.wait_ready()
         return self

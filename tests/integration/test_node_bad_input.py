@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .devnode import DevNode, NodeStartError, node_binary
+from .devnode import DevNode, NodeStartError, node_binary, rpc_call
 
 pytestmark = pytest.mark.chain
 
@@ -72,3 +73,26 @@ def test_build_spec_outputs_both_presets() -> None:
         patch = spec["genesis"]["runtimeGenesis"]["patch"]
         assert len(patch["aura"]["authorities"]) == validators
         assert spec["properties"]["tokenSymbol"] == "DML"
+
+
+def test_corrupt_chain_spec_cache_is_rebuilt(tmp_path: Path) -> None:
+    """A node start reads the dev chain spec from the node's cache; a corrupt cached file is
+    rebuilt from the preset, and the chain is the same (same genesis hash)."""
+    real = Path.home() / ".cache" / "node-decentralml" / "wasm"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if real.is_dir():  # share the compiled runtimes: this test is about the specs
+        (cache / "wasm").symlink_to(real)
+    env = {**os.environ, "DECENTRALML_NODE_CACHE": str(cache)}
+
+    def genesis(run: str) -> str:
+        with DevNode(base_path=tmp_path / run, env=env) as node:
+            node.start()
+            return str(rpc_call(node.rpc_port, "chain_getBlockHash", [0]))
+
+    first = genesis("first")
+    (spec,) = (cache / "chain-specs").glob("decentralml_dev-*.json")
+    assert json.loads(spec.read_text())["genesis"]["raw"]["top"], "the cache holds a raw spec"
+    spec.write_text('{"name": "truncated')
+    assert genesis("second") == first
+    assert json.loads(spec.read_text())["id"] == "decentralml_dev", "the cache was rewritten"

@@ -36,12 +36,27 @@ impl SubstrateCli for Cli {
 	}
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+		// Running a node reads a cached raw spec (fast start); subcommands such as
+		// `build-spec` see the spec as built from its preset.
+		let cache = if self.subcommand.is_none() { service::spec_cache_dir() } else { None };
 		Ok(match id {
-			"dev" => Box::new(chain_spec::development_config()?),
-			"" | "local" => Box::new(chain_spec::local_testnet_config()?),
+			"dev" => Box::new(chain_spec::cached_raw(
+				chain_spec::development_config()?,
+				sp_genesis_builder::DEV_RUNTIME_PRESET,
+				cache.as_deref(),
+			)),
+			"" | "local" => Box::new(chain_spec::cached_raw(
+				chain_spec::local_testnet_config()?,
+				sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+				cache.as_deref(),
+			)),
 			path => Box::new(
 				chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path)).map_err(
-					|e| format!("cannot load chain spec '{path}': {e} (use dev, local or a JSON file)"),
+					|e| {
+						format!(
+							"cannot load chain spec '{path}': {e} (use dev, local or a JSON file)"
+						)
+					},
 				)?,
 			),
 		})
@@ -121,10 +136,12 @@ pub fn run() -> sc_cli::Result<()> {
 					let PartialComponents { client, .. } = service::new_partial(&config)?;
 					cmd.run(client)
 				},
-				BenchmarkCmd::Overhead(cmd) => cmd
-					.run_with_default_builder_and_spec::<Block, ()>(Some(config.chain_spec)),
-				BenchmarkCmd::Machine(cmd) =>
-					cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
+				BenchmarkCmd::Overhead(cmd) => {
+					cmd.run_with_default_builder_and_spec::<Block, ()>(Some(config.chain_spec))
+				},
+				BenchmarkCmd::Machine(cmd) => {
+					cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone())
+				},
 				BenchmarkCmd::Storage(_) | BenchmarkCmd::Extrinsic(_) => Err(
 					"`benchmark storage` and `benchmark extrinsic` are not wired into this node; \
 					 use `benchmark pallet`, `overhead`, `block` or `machine`"
@@ -139,21 +156,23 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			ensure_rpc_port_free(&cli.run.rpc_params)?;
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
-				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							Block,
-							<Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config)
-					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
-							.map_err(sc_cli::Error::Service),
-				}
-			})
-			.map_err(with_database_advice)
+			runner
+				.run_node_until_exit(|config| async move {
+					match config.network.network_backend {
+						sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config)
+						.map_err(sc_cli::Error::Service),
+						sc_network::config::NetworkBackendType::Litep2p => {
+							service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+								.map_err(sc_cli::Error::Service)
+						},
+					}
+				})
+				.map_err(with_database_advice)
 		},
 	}
 }

@@ -6,12 +6,12 @@ use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
+use sc_executor::{HeapAllocStrategy, WasmExecutor, DEFAULT_HEAP_ALLOC_STRATEGY};
+use sc_service::config::ExecutorConfiguration;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
-use sc_executor::{HeapAllocStrategy, WasmExecutor, DEFAULT_HEAP_ALLOC_STRATEGY};
-use sc_service::config::ExecutorConfiguration;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 /// Host functions the runtime may import. A runtime built with `runtime-benchmarks` also
@@ -27,8 +27,8 @@ pub(crate) type FullClient =
 	sc_service::TFullClient<Block, RuntimeApi, WasmExecutor<HostFunctions>>;
 
 /// The node's cache directory: compiled runtimes (`wasm/`, keyed by the runtime's code and
-/// the compiler settings), so that a node does not recompile the same runtime on every
-/// start. Everything in it is derived and safe to delete or share between nodes.
+/// the compiler settings) and raw chain specs (`chain-specs/`, keyed by the node build and
+/// the spec), so that a node does not recompile the same runtime on every start. Everything in it is derived and safe to delete or share between nodes.
 /// `DECENTRALML_NODE_CACHE=<dir>` moves it, `DECENTRALML_NODE_CACHE=off` disables it;
 /// the default is `$XDG_CACHE_HOME/node-decentralml` (or `~/.cache/node-decentralml`).
 fn cache_root() -> Option<PathBuf> {
@@ -40,6 +40,11 @@ fn cache_root() -> Option<PathBuf> {
 			.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
 			.map(|cache| cache.join("node-decentralml")),
 	}
+}
+
+/// Where raw chain specs built from the presets are kept (`chain-specs/` in the cache).
+pub fn spec_cache_dir() -> Option<PathBuf> {
+	cache_root().map(|root| root.join("chain-specs"))
 }
 
 /// The runtime executor: as Substrate's default, plus the compiled-runtime cache.
@@ -323,9 +328,7 @@ pub fn new_full<
 			},
 		)?;
 		// Block authoring is essential: if it fails, the node stops.
-		task_manager
-			.spawn_essential_handle()
-			.spawn_blocking("aura", Some("block-authoring"), aura);
+		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
 	}
 
 	if enable_grandpa {
