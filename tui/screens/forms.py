@@ -47,6 +47,7 @@ class Field:
 class FormScreen(ModalScreen[T | None], Generic[T]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+n", "next", "Next", id="form.next"),
         Binding("ctrl+b", "back", "Back", id="form.back"),
         Binding("ctrl+s", "finish", "Done", id="form.done"),
     ]
@@ -77,7 +78,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
                             else:
                                 yield Input(f.default, placeholder=f.placeholder, id=f.id)
             yield Label("", id="error", classes="error")
-            yield Label("enter next  ctrl+b back  ctrl+s done  esc cancel", classes="hint")
+            yield Label("enter/ctrl+n next  ctrl+b back  ctrl+s done  esc cancel", classes="hint")
 
     def on_mount(self) -> None:
         self._show_step()
@@ -139,6 +140,13 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
             self.query_one(f"#label-{f.id}").display = visible
 
     # ---- actions ------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        if self.step < len(self.steps) - 1:
+            self.step += 1
+            self._show_step()
+        else:
+            self.action_finish()
+
     def action_back(self) -> None:
         if self.step > 0:
             self.step -= 1

@@ -40,8 +40,8 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Label(f"Amount: {a.token.fmt(a.amount)} ({a.effect})", id="amount")
             yield Label(f"Estimated fee: {self.native.fmt(self.fee)}", id="fee")
             with Horizontal(classes="buttons"):
-                yield Button("Confirm [y]", variant="primary", id="yes")
-                yield Button("Cancel [n]", id="no")
+                yield Button("Confirm (y)", variant="primary", id="yes")
+                yield Button("Cancel (n)", id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -104,16 +104,17 @@ class VoteChoice:
 class VoteScreen(ModalScreen[VoteChoice | None]):
     """Aye or nay, amount and conviction, all from the keyboard.
 
-    ``a``/``n`` pick the side (in the amount field too: amounts have no letters),
-    ``left``/``right`` or ``0``-``6`` the conviction, enter submits.
+    ``ctrl+a``/``ctrl+n`` pick the side, ``ctrl+left``/``ctrl+right`` the conviction (or the
+    select with tab), enter in the amount field submits.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="vote.cancel"),
-        Binding("ctrl+a", "side(True)", "Aye", id="vote.aye"),
-        Binding("ctrl+n", "side(False)", "Nay", id="vote.nay"),
-        Binding("ctrl+right", "conviction(1)", "Conviction +", id="vote.more"),
-        Binding("ctrl+left", "conviction(-1)", "Conviction -", id="vote.less"),
+        # priority: the amount field would take these keys otherwise
+        Binding("ctrl+a", "side(True)", "Aye", id="vote.aye", priority=True),
+        Binding("ctrl+n", "side(False)", "Nay", id="vote.nay", priority=True),
+        Binding("ctrl+right", "conviction(1)", "Conviction +", id="vote.more", priority=True),
+        Binding("ctrl+left", "conviction(-1)", "Conviction -", id="vote.less", priority=True),
     ]
 
     def __init__(self, proposal: ProposalRow, token: Token, aye: bool = True) -> None:

@@ -225,6 +225,7 @@ class ProposalDetailScreen(Screen[None]):
         super().__init__()
         self.proposal = proposal
         self._pending: tuple[ProposalRow, Thresholds, int, int] | None = None
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -235,12 +236,13 @@ class ProposalDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True
         if self._pending is not None:
             self.show(*self._pending)
 
     def show(self, p: ProposalRow, t: Thresholds, issuance: int, best: int) -> None:
         self.proposal = p
-        if not self.is_mounted:
+        if not self._ready:
             self._pending = (p, t, issuance, best)
             return
         token = getattr(self.app, "backend").info.token  # noqa: B009

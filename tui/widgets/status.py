@@ -54,13 +54,12 @@ class StatusBar(Widget):
         parts.append("│ ")
         best = "-" if s.best is None else f"#{s.best:,}"
         fin = "-" if s.finalized is None else f"#{s.finalized:,}"
-        parts.append(f"best {best} fin {fin} ")
+        parts.append(f"{best} (fin {fin}) ")
         parts.append("│ ")
         parts.append(f"{mark} {s.state} ", style=colour)
         parts.append("│ ")
         if s.account:
-            label = s.account if s.account.startswith("//") else s.account
-            parts.append(f"{label} {short(s.address)}", style="bold")
+            parts.append(f"{s.account} {short(s.address)}", style="bold")
         else:
             parts.append("no account (ctrl+p: account)", style="italic")
         return parts

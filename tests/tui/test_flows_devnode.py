@@ -1,0 +1,173 @@
+"""The console's main flows, driven by Pilot against a real node-decentralml --dev.
+
+One test walks the whole path a person takes from the keyboard: create a task with the
+wizard, join it, create a licence proposal, vote on it with a conviction, and see the tally
+change; every step goes through the fee estimate and the confirmation dialog. The chain
+state it starts from (a model, a trainer profile) is made here through the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+from decentralml.core.chain.client import ChainClient
+from decentralml.core.chain.decentralml import DecentralMl, licence
+from decentralml.core.config import load_config
+from decentralml.core.keys import dev_keypair
+from decentralml.core.types import ChainType, ContentRef
+from decentralml.tui.app import ConsoleApp
+from decentralml.tui.screens.forms import ProposalWizard, TaskWizard
+from decentralml.tui.screens.modals import ConfirmScreen, VoteScreen
+from decentralml.tui.screens.proposals import ProposalsScreen
+from decentralml.tui.screens.tasks import TasksScreen
+from decentralml.tui.services import ChainBackend
+from textual.widgets import Input, Label, Select
+
+from tests.integration.devnode import DevNode
+
+from .helpers import screen_text, until
+
+pytestmark = pytest.mark.chain
+
+DML = 10**12
+
+
+@pytest.fixture(scope="module")
+def model_id(dev_node: DevNode) -> int:
+    """A model registered by //Charlie and a trainer profile for //Dave (the console's user)."""
+    with ChainClient(dev_node.ws_url) as client:
+        dml = DecentralMl(client)
+        charlie = dev_keypair("//Charlie", ChainType.DEVELOPMENT)
+        dave = dev_keypair("//Dave", ChainType.DEVELOPMENT)
+        data = b"console flow test architecture"
+        ref = ContentRef(
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+            hashlib.sha256(data).digest(),
+            len(data),
+        )
+        model, _ = dml.register_model(charlie, "console-flow", ref, ref, licence=licence("MIT"))
+        if dml.trainer_profile(dave.ss58_address) is None:
+            dml.set_trainer_profile(dave, "DE")
+        return model
+
+
+def backend(dev_node: DevNode, tmp_path: Path) -> ChainBackend:
+    config = load_config(
+        None,
+        overrides={
+            "chain": {"url": dev_node.ws_url},
+            "ipfs": {},
+            "keys": {"keystore": str(tmp_path / "keystore")},
+        },
+    )
+    return ChainBackend(config, "//Dave")
+
+
+async def confirm(pilot, app: ConsoleApp) -> str:  # type: ignore[no-untyped-def]
+    """Wait for the confirmation dialog, check it shows amount and fee, accept it."""
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation dialog")
+    text = screen_text(app)
+    assert "Estimated fee:" in text
+    await pilot.press("y")
+    return text
+
+
+def test_create_join_propose_vote(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
+    asyncio.run(flow(dev_node, model_id, tmp_path))
+
+
+async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
+    app = ConsoleApp(backend(dev_node, tmp_path), events_dir=tmp_path / "roles")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tasks = app.screen
+        assert isinstance(tasks, TasksScreen)
+        await until(pilot, lambda: tasks.loaded and app.status.state == "connected", "tasks")
+        address = app.status.address
+
+        # -- create a task with the wizard (keyboard only, model chosen in its Select)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TaskWizard), "the task wizard")
+        wizard = app.screen
+        wizard.query_one("#model", Select).value = model_id
+        await pilot.press("ctrl+n")  # step 2: money
+        reward = wizard.query_one("#reward", Input)
+        assert reward.has_focus
+        reward.value = ""
+        await pilot.press(*"2.5", "enter")  # -> rounds
+        wizard.query_one("#rounds", Input).value = ""
+        await pilot.press("2", "enter")  # 2 rounds -> stake
+        await pilot.press("ctrl+s")
+        text = await confirm(pilot, app)
+        assert "Amount: 5 DML (escrowed)" in text
+
+        def mine() -> list[int]:
+            return [
+                t.id for t in tasks.all.values() if t.sponsor == address and t.model == model_id
+            ]
+
+        await until(pilot, lambda: bool(mine()), "the new task in the table")
+        task_id = mine()[0]
+        assert tasks.all[task_id].pool == 5 * DML
+
+        # -- join it: filter to it, J, confirm (the stake is shown)
+        await pilot.press("slash", *f"#{task_id}", "enter")
+        table = tasks.query_one("#tasks")
+        assert table.current_key == task_id  # type: ignore[attr-defined]
+        await pilot.press("J")
+        text = await confirm(pilot, app)
+        assert "Amount: 0.1 DML (staked)" in text
+        await until(pilot, lambda: tasks.all[task_id].trainers == 1, "the trainer count to change")
+
+        # -- a licence proposal from the wizard
+        await pilot.press("2")
+        proposals = app.screen
+        assert isinstance(proposals, ProposalsScreen)
+        await until(pilot, lambda: proposals.loaded, "proposals")
+        before = set(proposals.all)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ProposalWizard), "the proposal wizard")
+        wizard = app.screen
+        wizard.query_one("#kind", Select).value = "licence"
+        wizard.query_one("#model", Select).value = model_id
+        await pilot.press("ctrl+n")
+        spdx = wizard.query_one("#spdx", Input)
+        assert spdx.has_focus and spdx.value == "Apache-2.0"
+        await pilot.press("ctrl+s")
+        text = await confirm(pilot, app)
+        assert "deposit" in text
+
+        def new_ids() -> list[int]:
+            return [
+                i for i in set(proposals.all) - before if proposals.all[i].proposer == address
+            ]
+
+        await until(pilot, lambda: bool(new_ids()), "the new proposal")
+        pid = new_ids()[0]
+        assert proposals.all[pid].ayes == 0
+
+        # -- vote aye with 5 DML at conviction 2x; a bad amount is refused inline first
+        pro_table = proposals.query_one("#proposals")
+        for _ in range(len(proposals.all) + 1):
+            if pro_table.current_key == pid:  # type: ignore[attr-defined]
+                break
+            await pilot.press("down")
+        assert pro_table.current_key == pid  # type: ignore[attr-defined]
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, VoteScreen), "the vote dialog")
+        await pilot.press(*"abc", "enter")
+        assert "malformed amount" in str(app.screen.query_one("#error", Label).render())
+        app.screen.query_one("#amount", Input).value = ""
+        await pilot.press("5", "ctrl+right", "enter")
+        text = await confirm(pilot, app)
+        assert "Amount: 5 DML (locked)" in text and "Locked2x" in text, text
+        await until(pilot, lambda: proposals.all[pid].ayes == 10 * DML, "the tally to change")
+        assert proposals.all[pid].support == 5 * DML
+        row = next(r for r in pro_table.rows if r.key == pid)  # type: ignore[attr-defined]
+        assert "100%" in [str(c) for c in row.cells]
+
+        # the detail view shows the same tally
+        await pilot.press("enter")
+        await until(pilot, lambda: "ayes 10 DML" in screen_text(app), "the proposal detail")
