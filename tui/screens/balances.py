@@ -47,6 +47,7 @@ class BalancesScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#balances", VerticalScroll).focus()
+        self.chain_changed(ChainChanged(None, full=True))
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.block is not None:

@@ -44,6 +44,7 @@ class ModelsScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#models", VirtualTable).focus()
+        self.chain_changed(ChainChanged(None, full=True))
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.full or message.models or not self.loaded:

@@ -85,6 +85,7 @@ class ProposalsScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#proposals", VirtualTable).focus()
+        self.chain_changed(ChainChanged(None, full=True))
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.block is not None:

@@ -79,6 +79,7 @@ class TasksScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#tasks", VirtualTable).focus()
+        self.chain_changed(ChainChanged(None, full=True))
 
     # ---- loading ------------------------------------------------------------------------------
     def chain_changed(self, message: ChainChanged) -> None:

@@ -1,0 +1,187 @@
+"""Seed a dev chain with many tasks and proposals (for bench/console_perf.py).
+
+Starts its OWN node-decentralml --dev (tests/integration/devnode.py's DevNode) on free ports
+with a temporary base path (or ``--base-path DIR`` to keep the chain for later runs), then
+registers a few models and sends ``--tasks`` create_task and ``--proposals`` submit_proposal
+extrinsics from the six dev accounts. Every call is composed once per distinct argument set
+and signed with consecutive nonces (pipelined, no waiting for receipts); the script waits
+until the chain's task and proposal counters reach the targets.
+
+    nice -n 10 .venv/bin/python bench/seed_chain.py [--tasks 10000] [--proposals 1000]
+        [--base-path DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _results import ROOT  # noqa: F401 - puts the repository on sys.path
+from decentralml.core.chain.client import ChainClient
+from decentralml.core.chain.decentralml import (
+    DecentralMl,
+    TaskTerms,
+    licence,
+    proposal_kind,
+)
+from decentralml.core.keys import dev_keypair
+from decentralml.core.types import ChainType, ContentRef
+
+from tests.integration.devnode import DevNode
+
+ACCOUNTS = ("//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie")
+DML = 10**12
+WINDOW = 1500  # extrinsics in flight per account before waiting for the chain to catch up
+
+
+def _ref(n: int) -> ContentRef:
+    data = f"seed model {n}".encode()
+    return ContentRef(
+        "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+        hashlib.sha256(data).digest(),
+        len(data),
+    )
+
+
+def _count(client: ChainClient, item: str) -> int:
+    """How many ids the pallet handed out (its Next* counter, else the map's size)."""
+    for name in (f"Next{item[:-1]}Id", f"Next{item}Id"):
+        if client.has_storage("DecentralMl", name):
+            return int(client.storage("DecentralMl", name) or 0)
+    return len(client.storage_entries("DecentralMl", item))
+
+
+def _pump(client: ChainClient, plan: list[tuple[Any, Any]], what: str) -> None:
+    """Sign and send (signer, composed call) pairs with pipelined nonces, WINDOW at a time."""
+    si = client.substrate
+    nonces: dict[str, int] = {}
+    sent: dict[str, int] = {}
+    for signer, call in plan:
+        address = signer.ss58_address
+        if address not in nonces:
+            nonces[address] = int(client.rpc("system_accountNextIndex", [address]))
+            sent[address] = 0
+        if sent[address] >= WINDOW:  # let the pool drain before sending more
+            target = nonces[address]
+            while int(client.rpc("system_accountNextIndex", [address])) < target - WINDOW // 3:
+                time.sleep(0.5)
+            sent[address] = WINDOW // 3
+        extrinsic = si.create_signed_extrinsic(
+            call=call, keypair=signer, era={"period": 256}, nonce=nonces[address]
+        )
+        client.rpc("author_submitExtrinsic", [str(extrinsic.data)])
+        nonces[address] += 1
+        sent[address] += 1
+    print(f"{what}: {len(plan)} sent", flush=True)
+
+
+def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
+    started = time.perf_counter()
+    with ChainClient(url, inclusion_timeout_s=600) as client:
+        signers = [dev_keypair(a, ChainType.DEVELOPMENT) for a in ACCOUNTS]
+        dml = DecentralMl(client)
+        have_tasks = _count(client, "Tasks")
+        have_props = _count(client, "Proposals")
+        models = [m.id for m in dml.models()]
+        while len(models) < 4:
+            n = len(models)
+            model, _ = dml.register_model(
+                signers[n % len(signers)],
+                f"seed-model-{n}",
+                _ref(n),
+                _ref(n),
+                licence=licence(("MIT", "Apache-2.0", "CC-BY-4.0", "GPL-3.0")[n % 4]),
+                jurisdictions=("DE", "FR", "NL", "US")[: 1 + n % 4],
+            )
+            models.append(model)
+        calls: dict[tuple[Any, ...], Any] = {}
+
+        def task_call(i: int) -> Any:
+            terms = TaskTerms(
+                reward_per_round=(1 + i % 7) * DML // 1000,
+                total_rounds=1 + i % 5,
+                min_trainers=1 + i % 3,
+                max_trainers=4 + i % 12,
+                trainer_stake=DML // 10 * (1 + i % 4),
+                round_length=10 + i % 30,
+                challenge_window=5,
+                aggregation=("fedavg", "median", "trimmed:10", "clip:1000000")[i % 4],
+                asset=None if i % 3 else 1,
+            )
+            key = ("task", models[i % len(models)], terms)
+            if key not in calls:
+                calls[key] = client.compose(
+                    "DecentralMl",
+                    "create_task",
+                    {"model_id": models[i % len(models)], "terms": terms.to_chain()},
+                )
+            return calls[key]
+
+        plan = [(signers[i % len(signers)], task_call(i)) for i in range(max(0, tasks - have_tasks))]
+        t0 = time.perf_counter()
+        _pump(client, plan, "create_task")
+
+        def proposal_call(i: int) -> Any:
+            model = models[i % len(models)]
+            kinds = [
+                proposal_kind("licence", model=model, licence=licence(("MIT", "Apache-2.0")[i % 2])),
+                proposal_kind("jurisdictions", model=model, jurisdictions=["DE", "FR"][: 1 + i % 2]),
+                proposal_kind("safety", model=model, action="flag"),
+            ]
+            kind = kinds[i % len(kinds)]
+            key = ("proposal", repr(kind))
+            if key not in calls:
+                calls[key] = client.compose("DecentralMl", "submit_proposal", {"kind": kind})
+            return calls[key]
+
+        plan = [
+            (signers[i % len(signers)], proposal_call(i))
+            for i in range(max(0, proposals - have_props))
+        ]
+        _pump(client, plan, "submit_proposal")
+        deadline = time.monotonic() + 1800
+        while True:
+            t, p = _count(client, "Tasks"), _count(client, "Proposals")
+            print(f"on chain: {t} tasks, {p} proposals", flush=True)
+            if t >= tasks and p >= proposals:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"seeding stalled at {t} tasks, {p} proposals")
+            time.sleep(3)
+        sent_s = time.perf_counter() - t0
+    return {"seed_s": time.perf_counter() - started, "send_and_include_s": sent_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--proposals", type=int, default=1_000)
+    parser.add_argument("--base-path", type=Path, help="keep the chain here (reused if seeded)")
+    parser.add_argument("--keep", action="store_true", help="leave the node running (prints its URL)")
+    args = parser.parse_args()
+    tmp = None
+    base = args.base_path
+    if base is None:
+        tmp = tempfile.TemporaryDirectory()
+        base = Path(tmp.name)
+    node = DevNode(base_path=base)
+    node.start()
+    try:
+        print(f"node at {node.ws_url}", flush=True)
+        print(seed(node.ws_url, args.tasks, args.proposals), flush=True)
+        if args.keep:
+            print(f"node left running at {node.ws_url} (pid {node.process.pid if node.process else '?'})")
+            return
+    finally:
+        if not args.keep:
+            node.stop()
+            if tmp is not None:
+                tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
