@@ -223,7 +223,10 @@ def test_run_command_shows_a_finalized_round_and_leaves_nothing(
     # The training panel, for the record (live phases of the demo's roles).
     tmux.keys("4")
     until = time.monotonic() + 30
-    while "no role processes" in (training := tmux.screen()) and time.monotonic() < until:
+    while time.monotonic() < until:
+        training = tmux.screen()
+        if "PHASE" in training and "no role processes" not in training:
+            break
         time.sleep(1)
     (artifacts / "newcomer-training.txt").write_text(training)
     print(f"finalized round visible after {elapsed:.0f} s: {row}; screens in {artifacts}")
