@@ -121,15 +121,21 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 )
             return calls[key]
 
-        plan = [(signers[i % len(signers)], task_call(i)) for i in range(max(0, tasks - have_tasks))]
+        plan = [
+            (signers[i % len(signers)], task_call(i)) for i in range(max(0, tasks - have_tasks))
+        ]
         t0 = time.perf_counter()
         _pump(client, plan, "create_task")
 
         def proposal_call(i: int) -> Any:
             model = models[i % len(models)]
             kinds = [
-                proposal_kind("licence", model=model, licence=licence(("MIT", "Apache-2.0")[i % 2])),
-                proposal_kind("jurisdictions", model=model, jurisdictions=["DE", "FR"][: 1 + i % 2]),
+                proposal_kind(
+                    "licence", model=model, licence=licence(("MIT", "Apache-2.0")[i % 2])
+                ),
+                proposal_kind(
+                    "jurisdictions", model=model, jurisdictions=["DE", "FR"][: 1 + i % 2]
+                ),
                 proposal_kind("safety", model=model, action="flag"),
             ]
             kind = kinds[i % len(kinds)]
@@ -161,7 +167,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--proposals", type=int, default=1_000)
     parser.add_argument("--base-path", type=Path, help="keep the chain here (reused if seeded)")
-    parser.add_argument("--keep", action="store_true", help="leave the node running (prints its URL)")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the node running (prints its URL)"
+    )
     args = parser.parse_args()
     tmp = None
     base = args.base_path
@@ -174,7 +182,9 @@ def main() -> None:
         print(f"node at {node.ws_url}", flush=True)
         print(seed(node.ws_url, args.tasks, args.proposals), flush=True)
         if args.keep:
-            print(f"node left running at {node.ws_url} (pid {node.process.pid if node.process else '?'})")
+            print(
+                f"node left running at {node.ws_url} (pid {node.process.pid if node.process else '?'})"
+            )
             return
     finally:
         if not args.keep:

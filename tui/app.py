@@ -10,6 +10,7 @@ receipt or the decoded failure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -56,7 +57,7 @@ def describe(error: BaseException) -> tuple[str, str]:
 class ConsoleApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "DecentralML"
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         "tasks": TasksScreen,
         "proposals": ProposalsScreen,
         "balances": BalancesScreen,
@@ -158,12 +159,10 @@ class ConsoleApp(App[None]):
     def _set_status(self, **changes: object) -> None:
         def apply() -> None:
             fields = {**self.status.__dict__, **changes}
-            self.status = Status(**fields)  # type: ignore[arg-type]
+            self.status = Status(**fields)
 
-        try:
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
             self.call_from_thread(apply)
-        except RuntimeError:  # the app is shutting down
-            pass
 
     def on_chain_changed(self, message: ChainChanged) -> None:
         """Every open panel hears about every change (those in the background too)."""
@@ -219,7 +218,8 @@ class ConsoleApp(App[None]):
         token = self.backend.info.token
         self.call_from_thread(
             self.notify,
-            f"{action.title}: included in block #{receipt.block_number}, fee {token.fmt(receipt.fee)}",
+            f"{action.title}: included in block #{receipt.block_number}, "
+            f"fee {token.fmt(receipt.fee)}",
             title="Done",
         )
         tasks, proposals, models, money = touched(list(receipt.events))

@@ -391,7 +391,8 @@ def create_task_action(model: int, terms: Any, token: Token) -> Action:
         effect="escrowed",
         details=(
             f"{terms.total_rounds} rounds x {token.fmt(terms.reward_per_round)}",
-            f"trainers {terms.min_trainers}-{terms.max_trainers}, stake {token.fmt(terms.trainer_stake)}",
+            f"trainers {terms.min_trainers}-{terms.max_trainers}, "
+            f"stake {token.fmt(terms.trainer_stake)}",
             f"aggregation {terms.aggregation}, rounds of {terms.round_length} blocks",
         ),
     )
@@ -498,7 +499,7 @@ def profile_action(code: str) -> Action:
     )
 
 
-# ---- the real backend -----------------------------------------------------------------------------
+# ---- the real backend ------------------------------------------------------------------------
 class ChainBackend:
     """The console's backend on a real node (``Config.chain``)."""
 

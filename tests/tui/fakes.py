@@ -74,10 +74,58 @@ class FakeBackend:
         self.locked = account == "keyed"
         self.tasks_ = {i: _task(i) for i in range(tasks)}
         self.proposals_ = {
-            0: ProposalRow(0, "SetLicence", "model 0: licence Apache-2.0", BOB, "Ongoing", 100, 165, 30 * DML, 10 * DML, 40 * DML, DML),
-            1: ProposalRow(1, "Safety", "model 1: flag", ALICE, "Ongoing", 110, 125, 2 * DML, 6 * DML, 8 * DML, DML),
-            2: ProposalRow(2, "ApproveVersion", "model 0: approve version 0", ALICE, "Passed", 20, 35, 90 * DML, 0, 9 * DML, DML),
-            3: ProposalRow(3, "SetJurisdictions", "model 1: jurisdictions DE FR", BOB, "NoQuorum", 10, 25, 0, 0, 0, DML),
+            0: ProposalRow(
+                0,
+                "SetLicence",
+                "model 0: licence Apache-2.0",
+                BOB,
+                "Ongoing",
+                100,
+                165,
+                30 * DML,
+                10 * DML,
+                40 * DML,
+                DML,
+            ),
+            1: ProposalRow(
+                1,
+                "Safety",
+                "model 1: flag",
+                ALICE,
+                "Ongoing",
+                110,
+                125,
+                2 * DML,
+                6 * DML,
+                8 * DML,
+                DML,
+            ),
+            2: ProposalRow(
+                2,
+                "ApproveVersion",
+                "model 0: approve version 0",
+                ALICE,
+                "Passed",
+                20,
+                35,
+                90 * DML,
+                0,
+                9 * DML,
+                DML,
+            ),
+            3: ProposalRow(
+                3,
+                "SetJurisdictions",
+                "model 1: jurisdictions DE FR",
+                BOB,
+                "NoQuorum",
+                10,
+                25,
+                0,
+                0,
+                0,
+                DML,
+            ),
         }
         self.models_ = [
             ModelRow(0, "digits-mlp", ALICE, "Active", "Apache-2.0", ("DE", "FR"), 2, 0),
@@ -183,7 +231,7 @@ class FakeBackend:
         return spec, self.address
 
     def unlock_account(self, password: str) -> None:
-        if password != "right":  # noqa: S105 - a test password
+        if password != "right":
             raise WrongPassword("wrong password for keyed: try again")
         self.locked = False
 
@@ -219,7 +267,9 @@ class FakeBackend:
             self.tasks_[new_id] = _task(new_id, status="Open", trainers=0, model=p["model_id"])
             events.append(ChainEvent("DecentralMl", "TaskCreated", {"task_id": new_id}))
         self.best += 1
-        return Receipt("0xabc", "0xdef", self.best, action.pallet, action.call, 1_000_000_000, tuple(events))
+        return Receipt(
+            "0xabc", "0xdef", self.best, action.pallet, action.call, 1_000_000_000, tuple(events)
+        )
 
     def close(self) -> None:
         pass

@@ -26,7 +26,9 @@ from .helpers import screen_text, until
 Flow = Callable[[ConsoleApp, Pilot[None]], Awaitable[None]]
 
 
-def run(flow: Flow, backend: FakeBackend | None = None, tmp_path: Path | None = None) -> FakeBackend:
+def run(
+    flow: Flow, backend: FakeBackend | None = None, tmp_path: Path | None = None
+) -> FakeBackend:
     backend = backend or FakeBackend()
     app = ConsoleApp(backend, events_dir=tmp_path, poll_interval=0.05)
 
@@ -201,8 +203,18 @@ def test_training_panel_follows_an_events_file(tmp_path: Path) -> None:
     run_dir.mkdir()
     events = run_dir / "events.jsonl"
     lines = [
-        {"ts": 1.0, "role": "trainer", "account": "5Grw", "task": 3, "round": r, "phase": "submitted",
-         "loss": 1.0 / (r + 1), "accuracy": 0.5 + r / 10, "samples": 100, "message": f"round {r} done"}
+        {
+            "ts": 1.0,
+            "role": "trainer",
+            "account": "5Grw",
+            "task": 3,
+            "round": r,
+            "phase": "submitted",
+            "loss": 1.0 / (r + 1),
+            "accuracy": 0.5 + r / 10,
+            "samples": 100,
+            "message": f"round {r} done",
+        }
         for r in range(3)
     ]
     events.write_text("".join(json.dumps(x) + "\n" for x in lines))
@@ -216,7 +228,9 @@ def test_training_panel_follows_an_events_file(tmp_path: Path) -> None:
         run_ = screen.monitor.runs["trainer-3-5Grw"]  # type: ignore[union-attr]
         assert sorted(run_.metrics) == [0, 1, 2] and run_.metrics[2] == (1.0 / 3, 0.7)
         with events.open("a") as fh:  # a role appends: the panel follows without a keypress
-            fh.write(json.dumps({**lines[0], "round": 3, "phase": "error", "message": "boom"}) + "\n")
+            fh.write(
+                json.dumps({**lines[0], "round": 3, "phase": "error", "message": "boom"}) + "\n"
+            )
         await until(pilot, lambda: run_.phase == "error", "the appended event")
         await until(pilot, lambda: "boom" in screen_text(app), "the log line")
 

@@ -140,9 +140,7 @@ async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
         assert "deposit" in text
 
         def new_ids() -> list[int]:
-            return [
-                i for i in set(proposals.all) - before if proposals.all[i].proposer == address
-            ]
+            return [i for i in set(proposals.all) - before if proposals.all[i].proposer == address]
 
         await until(pilot, lambda: bool(new_ids()), "the new proposal")
         pid = new_ids()[0]

@@ -21,13 +21,7 @@ class Panel(Screen[None]):
 
     @property
     def capp(self) -> ConsoleApp:
-        from ..app import ConsoleApp
-
-        return (
-            cast(ConsoleApp, self.app)
-            if isinstance(self.app, ConsoleApp)
-            else cast(ConsoleApp, self.app)
-        )
+        return cast("ConsoleApp", self.app)
 
     @property
     def backend(self) -> Backend:

@@ -283,8 +283,9 @@ class TaskDetailScreen(Screen[None]):
         lines = [
             f"[b]Task {t.id}[/b]  model {t.model}  [{STATUS_STYLE.get(t.status, '')}]{t.status}[/]",
             f"sponsor {t.sponsor}",
-            f"reward {f(t.reward_per_round)} per round × {t.total_rounds}   pool left {f(t.pool)}",
-            f"stake {f(t.stake)}   trainers {t.trainers} (min {t.min_trainers}, max {t.max_trainers})",
+            f"reward {f(t.reward_per_round)} per round x {t.total_rounds}   pool left {f(t.pool)}",
+            f"stake {f(t.stake)}   trainers {t.trainers} "
+            f"(min {t.min_trainers}, max {t.max_trainers})",
             f"rounds of {t.round_length} blocks, challenge window {t.challenge_window}, "
             f"aggregation {t.aggregation}",
             f"jurisdictions {' '.join(t.jurisdictions) or 'anywhere'}   "
@@ -306,7 +307,8 @@ class TaskDetailScreen(Screen[None]):
                 f"[b]Round {r.get('index')}[/b] {status}  opened #{r.get('opened_at')}  "
                 f"deadline #{r.get('deadline')}  submissions {r.get('submissions')}"
             )
-        round_text += f"\n[b]Rewards[/b] paid {f(d.paid_out)} of {f(d.task.reward_per_round * d.task.total_rounds)}"
+        total = d.task.reward_per_round * d.task.total_rounds
+        round_text += f"\n[b]Rewards[/b] paid {f(d.paid_out)} of {f(total)}"
         self.query_one("#round", Static).update(round_text)
         lines = [f"[b]Participants[/b] ({len(d.participants)})"]
         for p in d.participants:
