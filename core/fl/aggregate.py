@@ -9,6 +9,7 @@ grammar:
 - ``median``: the coordinate-wise median (unweighted).
 - ``trimmed:<percent>``: the coordinate-wise mean after dropping ``percent`` % of the values
   from each end (unweighted; ``trimmed:10`` drops the lowest and highest 10 %).
+  Both spill the updates to a temporary file and work in coordinate chunks (bounded memory).
 - ``clip:<bound>``: FedAvg after scaling each update down to an L2 norm of at most
   ``bound`` millionths (``clip:1000000`` is a norm of 1.0), streamed.
 
@@ -34,6 +35,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 RULES = ("fedavg", "median", "trimmed:<percent>", "clip:<L2 bound in millionths>")
 MAX_SAMPLES = 1 << 40
+CHUNK_BYTES = 16 << 20  # median / trimmed mean: float64 working block per coordinate chunk
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,14 @@ def aggregate(
     plan: TrainingPlan,
     seed: bytes,
     rounds: int = 1,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> AggregateResult:
     """The next global model from ``base`` and the trainers' ``(delta, samples)`` updates.
 
     ``updates`` may be any iterable (a generator reading files keeps FedAvg's memory at a few
-    model sizes). ``rounds`` is the number of DP rounds so far including this one, for epsilon.
+    model sizes; median and trimmed mean spill the updates to a temporary file and work in
+    coordinate chunks of about ``chunk_bytes``). ``rounds`` is the number of DP rounds so far
+    including this one, for epsilon.
     """
     parsed = parse_rule(rule)
     manifest = manifest_of(base)
@@ -141,7 +148,9 @@ def aggregate(
     if parsed.streaming:
         combined, count, samples = _streamed_mean(parsed, manifest, updates, dp, seed)
     else:
-        combined, count, samples = _coordinatewise(parsed, manifest, updates)
+        if chunk_bytes < 1:
+            raise TrainingError(f"chunk_bytes must be positive, got {chunk_bytes}")
+        combined, count, samples = _coordinatewise(parsed, manifest, updates, chunk_bytes)
     slr = float(plan.server_learning_rate)
     new: Weights = {}
     for name, array in base.items():
@@ -230,31 +239,60 @@ def _norm(delta: Weights, scratch: dict[str, Array]) -> float:
 
 
 def _coordinatewise(
-    rule: Rule, manifest: Manifest, updates: Iterable[tuple[Weights, int]]
+    rule: Rule,
+    manifest: Manifest,
+    updates: Iterable[tuple[Weights, int]],
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> tuple[dict[str, Array], int, int]:
-    # Median and trimmed mean need every update's value for each coordinate: memory is
-    # (number of updates) x (model size), one float32 copy of each update.
-    collected: dict[str, list[Array]] = {t.name: [] for t in manifest.tensors}
+    # Median and trimmed mean need every update's value for each coordinate. Instead of
+    # holding (number of updates) x (model size) in memory, each validated update is
+    # appended as one float32 row to an unnamed temporary file; then the coordinates are
+    # processed in chunks (columns), reading only that chunk of every row, so memory is
+    # about ``chunk_bytes`` (twice that while the median partitions a copy) plus the float64
+    # result, whatever the number of updates. Per coordinate the arithmetic is independent
+    # of the chunking (the median of the same values; the trimmed sum added row by row in
+    # sorted order), so the bytes out are the same for every chunk size.
+    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
+    params = sum(sizes)
+    row_bytes = params * 4
     total = 0
     count = 0
-    for index, (delta, samples) in enumerate(updates):
-        validate_update(manifest, delta, samples, index)
-        for name, array in delta.items():
-            collected[name].append(array)
-        total += int(samples)
-        count += 1
-    if count == 0:
-        raise TrainingError("no updates to aggregate")
+    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
+        for index, (delta, samples) in enumerate(updates):
+            validate_update(manifest, delta, samples, index)
+            for t in manifest.tensors:
+                spill.write(np.ascontiguousarray(delta[t.name], dtype="<f4").data)
+            total += int(samples)
+            count += 1
+        if count == 0:
+            raise TrainingError("no updates to aggregate")
+        spill.flush()
+        trim = math.floor(count * rule.trim)
+        if count - 2 * trim < 1:
+            trim = (count - 1) // 2
+        flat = np.empty(params, dtype=np.float64)
+        width = max(1, min(params, chunk_bytes // (8 * count)))
+        fd = spill.fileno()
+        for start in range(0, params, width):
+            stop = min(params, start + width)
+            block = np.empty((count, stop - start), dtype=np.float64)
+            for row in range(count):
+                raw = os.pread(fd, (stop - start) * 4, row * row_bytes + start * 4)
+                if len(raw) != (stop - start) * 4:
+                    raise TrainingError("the aggregation's temporary file was cut short")
+                block[row] = np.frombuffer(raw, dtype="<f4")
+            if rule.kind == "median":
+                flat[start:stop] = np.median(block, axis=0)
+            else:
+                block.sort(axis=0)
+                acc = block[trim].copy()
+                for row in range(trim + 1, count - trim):
+                    np.add(acc, block[row], out=acc)
+                flat[start:stop] = acc / (count - 2 * trim)
+            del block
     out: dict[str, Array] = {}
-    trim = math.floor(count * rule.trim)
-    if count - 2 * trim < 1:
-        trim = (count - 1) // 2
-    for name, arrays in collected.items():
-        stack = np.stack(arrays, axis=0).astype(np.float64)
-        collected[name] = []
-        if rule.kind == "median":
-            out[name] = np.median(stack, axis=0)
-        else:
-            stack.sort(axis=0)
-            out[name] = stack[trim : count - trim].mean(axis=0)
+    offset = 0
+    for t, size in zip(manifest.tensors, sizes, strict=True):
+        out[t.name] = flat[offset : offset + size].reshape(t.shape)
+        offset += size
     return out, count, total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import subprocess
 import sys
 import zipfile
@@ -179,6 +180,40 @@ def test_robust_rules() -> None:
     assert float(np.linalg.norm(clipped.weights["w"])) <= 1.0 + 1e-6
     fed = aggregate("fedavg", base, ups, plan=plan, seed=b"")
     np.testing.assert_allclose(fed.weights["w"], -22.0)
+
+
+def _in_memory_reference(rule: str, base: Weights, ups: list[tuple[Weights, int]]) -> Weights:
+    # The previous all-updates-in-memory implementation (np.stack per tensor).
+    count = len(ups)
+    trim = math.floor(count * parse_rule(rule).trim)
+    if count - 2 * trim < 1:
+        trim = (count - 1) // 2
+    out: Weights = {}
+    for k, v in base.items():
+        stack = np.stack([d[k] for d, _ in ups], axis=0).astype(np.float64)
+        if rule == "median":
+            combined = np.median(stack, axis=0)
+        else:
+            stack.sort(axis=0)
+            combined = stack[trim : count - trim].mean(axis=0)
+        out[k] = np.subtract(v.astype(np.float64), combined).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("rule", ["median", "trimmed:20", "trimmed:45", "trimmed:0"])
+@pytest.mark.parametrize("n", [1, 2, 9, 12])
+def test_coordinatewise_rules_in_chunks_give_the_same_bytes(rule: str, n: int) -> None:
+    base = initial_weights(CNN, 0)
+    ups = _updates(n, base, seed=n)
+    reference = encode_weights(_in_memory_reference(rule, base, ups))
+    params = manifest_of(base).parameters
+    # chunk widths: one coordinate, an odd width that splits tensors, a few chunks, all at once
+    for chunk_bytes in (1, 8 * n * 37, 8 * n * (params // 3), 1 << 30):
+        res = aggregate(
+            rule, base, iter(ups), plan=TrainingPlan(), seed=b"", chunk_bytes=chunk_bytes
+        )
+        assert encode_weights(res.weights) == reference, chunk_bytes
+        assert res.updates == n and res.samples == sum(s for _, s in ups)
 
 
 def test_rules_grammar() -> None:
