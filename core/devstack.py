@@ -1225,15 +1225,16 @@ class DevStack:
         prefix = len(names) > 1
         handles: dict[str, Any] = {}
         try:
+            # Open every log first and read its tail from the handle, so nothing written in
+            # between is lost.
             for name in names:
-                for line in self.log_tail(name, lines).splitlines():
-                    yield f"[{name}] {line}" if prefix else line
                 try:
-                    handle = self.paths.log(name).open("r", errors="replace")
-                    handle.seek(0, os.SEEK_END)
-                    handles[name] = handle
+                    handles[name] = self.paths.log(name).open("r", errors="replace")
                 except OSError:
                     continue
+            for name, handle in handles.items():
+                for line in handle.read().splitlines()[-lines:]:
+                    yield f"[{name}] {line}" if prefix else line
             while True:
                 quiet = True
                 for name, handle in handles.items():

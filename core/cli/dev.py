@@ -6,6 +6,7 @@ Registering the commands imports only argparse; the handlers import the dev stac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -191,8 +192,11 @@ def _stack(args: argparse.Namespace, *, explicit: dict[str, Any] | None = None) 
 
 
 def _progress(text: str) -> None:
-    sys.stderr.write(f"==> {text}\n")
-    sys.stderr.flush()
+    # The terminal may be gone (a dropped SSH session): losing a progress line must never
+    # stop the caller from cleaning up.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"==> {text}\n")
+        sys.stderr.flush()
 
 
 def _out(text: str) -> None:
@@ -331,7 +335,7 @@ def dev_run(ctx: Context, args: argparse.Namespace) -> None:
             signal.signal(sig, handler)
         if not args.keep:
             _progress("stopping the dev stack")
-            report = stack.down().to_json()
+            report = stack.down().to_json()  # before anything else can fail
             _check_down(report)
             _progress(
                 f"stopped {', '.join(report['stopped']) or 'nothing'}; no process or port left"

@@ -166,3 +166,38 @@ def test_endow_the_real_local_spec() -> None:
     )
     balances = out["genesis"]["runtimeGenesis"]["patch"]["balances"]["balances"]
     assert balances[-1] == ["5DUrv2PBV6yfdZW1D4zVuoavf2vwD2xn9poqJyVU9NU4f9KB", 1]
+
+
+def test_foreground_mode_stops_everything_on_sigterm(state: Path) -> None:
+    """The container entrypoint (`dev up --foreground`): SIGTERM stops the whole stack."""
+    import signal
+    import time
+
+    ports = _ports()
+    child = subprocess.Popen(
+        [CLI, "--json", "dev", "up", "--foreground", "--no-demo", "--state-dir", str(state),
+         *_flags(ports)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(state.parent),
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        first = json.loads(child.stdout.readline())  # printed once the stack answers
+        assert {c["name"] for c in first["components"] if c["state"] == "running"} == {
+            "node",
+            "ipfs",
+        }
+        assert processes_under(state)
+        time.sleep(1)
+        assert child.poll() is None  # still attached
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert "stopping the dev stack" in err
+    assert processes_under(state) == []
+    assert all(port_free(p) for p in ports.values())

@@ -244,3 +244,23 @@ def test_run_command_shows_a_finalized_round_and_leaves_nothing(
     assert processes_under(state) == []
     assert all(port_free(p) for p in ports.values()), ports
     assert not list((state / "run").glob("*.pid"))
+
+
+def test_closing_the_terminal_stops_the_stack(
+    newcomer: tuple[Tmux, Path, dict[str, int]],
+) -> None:
+    """An SSH session that drops (SIGHUP to the terminal's processes) stops the stack too."""
+    tmux, state, ports = newcomer
+    tmux.start([str(BIN / "decentralml"), "dev", "run", "--no-demo"], cwd=Path.cwd())
+    deadline = time.monotonic() + 300
+    while "connected" not in tmux.screen():
+        if tmux.dead() is not None or time.monotonic() > deadline:
+            pytest.fail("the console did not come up\n" + _diagnostics(tmux, state))
+        time.sleep(1)
+    assert processes_under(state)
+    tmux.kill()  # the terminal goes away: its processes get SIGHUP
+    deadline = time.monotonic() + 120
+    while processes_under(state) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert processes_under(state) == []
+    assert all(port_free(p) for p in ports.values()), ports

@@ -429,3 +429,17 @@ def test_finalized_rounds_of_the_demo_task_only(tmp_path: Path) -> None:
     assert stack.finalized_rounds() == [0, 1]
     aggregator = next(c for c in stack.status() if c.name == "aggregator")
     assert (aggregator.state, aggregator.last_event) == ("stopped", "round 1 finalized")
+
+
+def test_logs_follow_prints_the_tail_then_new_lines(tmp_path: Path) -> None:
+    stack = DevStack(tmp_path, StackSettings())
+    stack.paths.logs.mkdir(parents=True)
+    stack.paths.log("node").write_text("one\ntwo\nthree\n")
+    stack.paths.log("ipfs").write_text("ready\n")
+    lines = stack.follow(["node", "ipfs"], lines=2, poll_s=0.01)
+    assert [next(lines) for _ in range(3)] == ["[node] two", "[node] three", "[ipfs] ready"]
+    with stack.paths.log("ipfs").open("a") as log:
+        log.write("more\n")
+    assert next(lines) == "[ipfs] more"
+    lines.close()
+    assert stack.log_tail("verifier") == "(no log)"
