@@ -47,28 +47,31 @@ class BalancesScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#balances", VerticalScroll).focus()
-        self.chain_changed(ChainChanged(None, full=True))
+        self.load_if_connected()
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.block is not None:
             self.best = message.block
         if message.full or message.money or self.view is None:
-            self.load()
+            self.request_load()
 
     def action_reload(self) -> None:
-        self.load()
+        self.request_load()
 
     @work(thread=True, exclusive=True, group="balances-load", exit_on_error=False)
-    def load(self) -> None:
-        _, address = self.backend.account()
-        if not address:
-            self.app.call_from_thread(
-                self.query_one("#native", Static).update,
-                "no active account: ctrl+o (or ctrl+p → account) to choose one",
-            )
-            return
-        view = self.backend.balance(address)
-        self.app.call_from_thread(self.show, view)
+    def start_load(self) -> None:
+        try:
+            _, address = self.backend.account()
+            if not address:
+                self.app.call_from_thread(
+                    self.query_one("#native", Static).update,
+                    "no active account: ctrl+o (or ctrl+p → account) to choose one",
+                )
+                return
+            view = self.backend.balance(address)
+            self.app.call_from_thread(self.show, view)
+        finally:
+            self.load_finished()
 
     def show(self, v: BalanceView) -> None:
         self.view = v

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import contextlib
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -34,6 +35,36 @@ class Panel(Screen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    _loading = False
+    _pending = False
+
+    def request_load(self) -> None:
+        """A full reload, at most one at a time (a request during a load runs after it)."""
+        if self._loading:
+            self._pending = True
+            return
+        self._loading, self._pending = True, False
+        self.start_load()
+
+    def start_load(self) -> Any:
+        """Start the panel's full-load worker, which calls :meth:`load_done` at its end."""
+        self.load_done()
+
+    def load_finished(self) -> None:
+        """From the load worker's thread: the load is over (whatever its outcome)."""
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
+            self.app.call_from_thread(self.load_done)
+
+    def load_done(self) -> None:
+        self._loading = False
+        if self._pending:
+            self.request_load()
+
+    def load_if_connected(self) -> None:
+        """First load of a panel opened after start-up (before, the connection triggers it)."""
+        if self.capp.status.state == "connected":
+            self.chain_changed(ChainChanged(None, full=True))
 
     def on_chain_changed(self, message: ChainChanged) -> None:
         self.chain_changed(message)

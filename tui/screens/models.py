@@ -44,19 +44,22 @@ class ModelsScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#models", VirtualTable).focus()
-        self.chain_changed(ChainChanged(None, full=True))
+        self.load_if_connected()
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.full or message.models or not self.loaded:
-            self.load()
+            self.request_load()
 
     def action_reload(self) -> None:
-        self.load()
+        self.request_load()
 
     @work(thread=True, exclusive=True, group="models-load", exit_on_error=False)
-    def load(self) -> None:
-        rows = self.backend.models()
-        self.app.call_from_thread(self._loaded, rows)
+    def start_load(self) -> None:
+        try:
+            rows = self.backend.models()
+            self.app.call_from_thread(self._loaded, rows)
+        finally:
+            self.load_finished()
 
     def _loaded(self, rows: list[ModelRow]) -> None:
         self.all = {m.id: m for m in rows}

@@ -85,28 +85,31 @@ class ProposalsScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#proposals", VirtualTable).focus()
-        self.chain_changed(ChainChanged(None, full=True))
+        self.load_if_connected()
 
     def chain_changed(self, message: ChainChanged) -> None:
         if message.block is not None:
             self.best = message.block
         if message.full or not self.loaded:
-            self.load_all()
+            self.request_load()
         elif message.proposals:
             self.load_some(sorted(message.proposals))
         elif message.block is not None and self.loaded:
             self._redraw()  # time left moves with every block
 
     def action_reload(self) -> None:
-        self.load_all()
+        self.request_load()
 
     @work(thread=True, exclusive=True, group="proposals-load", exit_on_error=False)
-    def load_all(self) -> None:
-        thresholds = self.backend.thresholds()
-        issuance = self.backend.total_issuance()
-        best = self.backend.heads().best
-        rows = self.backend.proposals()
-        self.app.call_from_thread(self._loaded, rows, thresholds, issuance, best)
+    def start_load(self) -> None:
+        try:
+            thresholds = self.backend.thresholds()
+            issuance = self.backend.total_issuance()
+            best = self.backend.heads().best
+            rows = self.backend.proposals()
+            self.app.call_from_thread(self._loaded, rows, thresholds, issuance, best)
+        finally:
+            self.load_finished()
 
     @work(thread=True, group="proposals-patch", exit_on_error=False)
     def load_some(self, ids: list[int]) -> None:

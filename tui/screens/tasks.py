@@ -79,25 +79,28 @@ class TasksScreen(Panel):
 
     def on_mount(self) -> None:
         self.query_one("#tasks", VirtualTable).focus()
-        self.chain_changed(ChainChanged(None, full=True))
+        self.load_if_connected()
 
     # ---- loading ------------------------------------------------------------------------------
     def chain_changed(self, message: ChainChanged) -> None:
         if message.full or not self.loaded:
-            self.load_all()
+            self.request_load()
         elif message.tasks:
             self.load_some(sorted(message.tasks))
 
     def action_reload(self) -> None:
-        self.load_all()
+        self.request_load()
 
     @work(thread=True, exclusive=True, group="tasks-load", exit_on_error=False)
-    def load_all(self) -> None:
-        tokens: dict[int | None, Token] = {None: self.backend.info.token}
-        for token in self.backend.assets():
-            tokens[token.asset] = token
-        rows = self.backend.tasks()
-        self.app.call_from_thread(self._loaded, rows, tokens)
+    def start_load(self) -> None:
+        try:
+            tokens: dict[int | None, Token] = {None: self.backend.info.token}
+            for token in self.backend.assets():
+                tokens[token.asset] = token
+            rows = self.backend.tasks()
+            self.app.call_from_thread(self._loaded, rows, tokens)
+        finally:
+            self.load_finished()
 
     @work(thread=True, group="tasks-patch", exit_on_error=False)
     def load_some(self, ids: list[int]) -> None:
