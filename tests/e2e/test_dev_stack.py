@@ -115,9 +115,11 @@ def test_up_seed_resume_down_leaves_nothing(state: Path) -> None:
 
     # On chain: one model and one live task funded in the demo asset, with short rounds.
     chain = ["--url", up["ws_url"], "--ipfs-api", up["ipfs_api"], "--json"]
-    run = lambda *a: json.loads(  # noqa: E731
-        subprocess.run([CLI, *chain, *a], capture_output=True, text=True, check=True).stdout
-    )
+
+    def run(*args: str) -> Any:
+        done = subprocess.run([CLI, *chain, *args], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
     assert [m["id"] for m in run("model", "list")["models"]] == [seeded["model_id"]]
     task = run("task", "show", str(seeded["task_id"]))["task"]
     assert task["status"] in ("Open", "Running"), task
