@@ -36,7 +36,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,8 +191,22 @@ class StackSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StackSettings:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Settings from ``run/stack.json``; raises ValueError for anything malformed."""
+        values: dict[str, Any] = {}
+        for name, f in cls.__dataclass_fields__.items():
+            if name not in data:
+                continue
+            value = data[name]
+            kind = bool if f.type in ("bool", bool) else int
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"{name} must be {kind.__name__}, got {value!r}")
+            values[name] = value
+        settings = cls(**values)
+        try:
+            settings.check()
+        except DevStackError as exc:
+            raise ValueError(str(exc)) from None
+        return settings
 
 
 def resolve_settings(
@@ -792,9 +805,12 @@ class DevStack:
     def recorded_settings(self) -> StackSettings | None:
         try:
             data = json.loads(self.paths.stack_json.read_text())
-        except (OSError, ValueError):
+            return StackSettings.from_json(data) if isinstance(data, dict) else None
+        except FileNotFoundError:
             return None
-        return StackSettings.from_json(data) if isinstance(data, dict) else None
+        except (OSError, ValueError):
+            log.warning("ignoring the unreadable %s", self.paths.stack_json)
+            return None
 
     def records(self) -> dict[str, PidRecord]:
         out = {}
@@ -1257,16 +1273,6 @@ class DevStack:
                 if record is None or not record.alive():
                     return f"{name} stopped (see `decentralml dev logs {name}`)"
         return "stop requested"
-
-
-@contextmanager
-def running_stack(stack: DevStack, *, demo: bool = False) -> Iterator[DevStack]:
-    """``with running_stack(DevStack(tmp, settings)) as s:`` -- up, then always down."""
-    try:
-        stack.up(demo=demo)
-        yield stack
-    finally:
-        stack.down()
 
 
 __all__ = [

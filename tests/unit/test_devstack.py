@@ -443,3 +443,16 @@ def test_logs_follow_prints_the_tail_then_new_lines(tmp_path: Path) -> None:
     assert next(lines) == "[ipfs] more"
     lines.close()
     assert stack.log_tail("verifier") == "(no log)"
+
+
+@pytest.mark.parametrize(
+    "text", ["{", "[]", '{"rpc_port": "9944"}', '{"rpc_port": true}', '{"rpc_port": 5001}']
+)
+def test_a_broken_stack_json_falls_back_to_defaults(tmp_path: Path, text: str) -> None:
+    stack = DevStack(tmp_path)
+    stack.paths.run.mkdir(parents=True)
+    stack.paths.stack_json.write_text(text)
+    assert stack.recorded_settings() is None
+    assert DevStack(tmp_path).settings == StackSettings()
+    stack.paths.stack_json.write_text(json.dumps(StackSettings(rpc_port=9950).to_json()))
+    assert DevStack(tmp_path).settings.rpc_port == 9950
