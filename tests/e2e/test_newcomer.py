@@ -137,6 +137,21 @@ class Tmux:
         self.tmux("kill-server", check=False)
 
 
+def save_svg(ansi: str, path: Path, title: str) -> None:
+    """A picture of a captured screen (tmux's ANSI output rendered by rich), e.g. for the
+    README."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(
+        record=True, width=WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor"
+    )
+    console.print(Text.from_ansi(ansi.rstrip("\n")), end="")
+    console.save_svg(str(path), title=title)
+
+
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
     directory = Path(os.environ.get("DML_ARTIFACTS") or tmp_path / "artifacts")
@@ -219,7 +234,7 @@ def test_run_command_shows_a_finalized_round_and_leaves_nothing(
         )
     elapsed = time.monotonic() - t0
     (artifacts / "newcomer-tasks.txt").write_text(screen)
-    (artifacts / "newcomer-tasks.ans").write_text(tmux.screen(ansi=True))
+    save_svg(tmux.screen(ansi=True), artifacts / "newcomer-tasks.svg", "decentralml dev run")
     # The training panel, for the record (live phases of the demo's roles).
     tmux.keys("4")
     until = time.monotonic() + 30
@@ -229,6 +244,7 @@ def test_run_command_shows_a_finalized_round_and_leaves_nothing(
             break
         time.sleep(1)
     (artifacts / "newcomer-training.txt").write_text(training)
+    save_svg(tmux.screen(ansi=True), artifacts / "newcomer-training.svg", "decentralml dev run")
     print(f"finalized round visible after {elapsed:.0f} s: {row}; screens in {artifacts}")
 
     tmux.keys("q")
