@@ -1085,9 +1085,15 @@ class DevStack:
             if name in running:
                 continue
             self._spawn(name, self.role_argv(name, record), env=env)
+        started = [n for n in names if n not in running]
         self.progress(
-            f"started {', '.join(n for n in names if n not in running) or 'no new roles'} "
-            f"on task {record.task_id}"
+            f"started {', '.join(started) or 'no new roles'} on task {record.task_id}"
+            + (
+                "; the first round is finalized about 1-2 minutes from now (each trainer loads "
+                "TensorFlow first)"
+                if started
+                else ""
+            )
         )
 
     def finalized_rounds(self) -> list[int]:
