@@ -1,1 +1,4 @@
-"""DecentralML console (Textual). Placeholder: the console is built in its own issue."""
+"""DecentralML console (Textual): ``decentralml console`` (docs/console.md).
+
+Importing this package imports nothing else; ``decentralml.tui.app`` brings in Textual.
+"""
