@@ -1,7 +1,9 @@
 """TensorFlow Federated, imported lazily: the only module of the core that touches TF.
 
-- :func:`client_update` runs TFF's ``build_model_delta_client_work`` (the client half of
-  FedAvg) on one trainer's data and returns ``initial - trained`` for each tensor.
+- :func:`client_update` runs the client update of TFF's ``build_model_delta_client_work``
+  (the client half of FedAvg) on one trainer's data, in process, and returns
+  ``initial - trained`` for each tensor; :func:`client_update_via_process` runs the client
+  work process itself through TFF's execution context (the reference it is tested against).
 - :func:`fed_avg_round` runs one round of ``tff.learning.algorithms.build_weighted_fed_avg`` on
   several datasets in process (a reference the tests compare ``local_update`` + ``aggregate``
   against).
@@ -9,8 +11,8 @@
   context; it is registered with ``atexit`` on first use, so it always runs at exit (TFF only
   stops it in a destructor that usually does not run, and the orphan keeps our stdout open).
 
-Built computations are cached per model spec (tracing costs seconds; a call after that about
-0.05 s for a small model).
+Built computations and models are cached per model spec (tracing costs seconds; a call after
+that is the training steps, about 0.03-0.1 s for the demo models).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import math
 import os
 import signal
 import threading
@@ -38,6 +41,8 @@ WORKER_NAME = "worker_binary"
 _lock = threading.RLock()
 _modules: tuple[Any, Any] | None = None
 _client_work: dict[bytes, Any] = {}
+_client_state: dict[bytes, Any] = {}
+_in_process: dict[bytes, InProcessClient] = {}
 
 
 def modules() -> tuple[Any, Any]:
@@ -154,6 +159,19 @@ def client_work(spec: ModelSpec) -> Any:
         return _client_work[key]
 
 
+def initial_state(spec: ModelSpec) -> Any:
+    """The client work's state (the optimizer's hyperparameters), computed once per spec.
+
+    ``initialize`` is a TFF computation: calling it costs a round trip to the execution
+    context's worker, and its result never changes for a spec.
+    """
+    key = spec.to_bytes()
+    with _lock:
+        if key not in _client_state:
+            _client_state[key] = client_work(spec).initialize()
+        return _client_state[key]
+
+
 def client_dataset(spec: ModelSpec, x: Array, y: Array, seed: int) -> Any:
     """``local_epochs`` passes over the data, each shuffled by ``seed``, in batches."""
     tf, _ = modules()
@@ -168,10 +186,110 @@ def client_dataset(spec: ModelSpec, x: Array, y: Array, seed: int) -> Any:
     return data
 
 
+class InProcessClient:
+    """TFF's client update for one spec, run in this process; built and traced once.
+
+    ``build_model_delta_client_work`` wraps TFF's
+    ``model_delta_client_work.build_model_delta_update_with_tff_optimizer`` (a
+    ``tf.function``: assign the initial weights, one optimizer step per batch, return
+    ``initial - trained``) in a TFF computation. Calling the process's ``next`` for one client
+    ships the computation, the weights and the serialized dataset over gRPC to TFF's
+    ``worker_binary``, which rebuilds the dataset from its graph: a fixed 40-60 ms a call,
+    as much as the training itself for a demo-sized model. Here the same function runs in
+    process with TFF's ``DATASET_ITERATOR`` loop (the steps inlined in one graph; TFF's
+    default ``DATASET_REDUCE`` calls a function per batch, which is slower in process), on a
+    model built once. ``tests/unit/test_fl_tff.py`` checks it equals the client work process
+    and one round of ``build_weighted_fed_avg``.
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
+        tf, tff = modules()
+        from tensorflow_federated.python.learning.templates import (  # type: ignore[import-untyped]
+            model_delta_client_work,
+        )
+
+        built: list[Any] = []
+        make_model = _model_fn(spec)
+
+        def model_fn() -> Any:
+            built.append(make_model())
+            return built[-1]
+
+        self._tf = tf
+        self._tff = tff
+        self._update = model_delta_client_work.build_model_delta_update_with_tff_optimizer(
+            model_fn,
+            weighting=tff.learning.ClientWeighting.NUM_EXAMPLES,
+            loop_implementation=tff.learning.LoopImplementation.DATASET_ITERATOR,
+        )
+        self._model = built[0]
+        self._optimizer = tff.learning.optimizers.build_sgdm(learning_rate=spec.plan.learning_rate)
+        self.names = [name for name, _ in layer_shapes(spec)]
+
+    def run(self, weights: Weights, dataset: Any) -> tuple[Weights, dict[str, float]]:
+        """``(initial - trained, train metrics)`` for ``dataset`` from ``weights``."""
+        self._model.reset_metrics()
+        initial = self._tff.learning.models.ModelWeights(
+            trainable=[
+                self._tf.constant(np.asarray(weights[n], dtype=np.float32)) for n in self.names
+            ],
+            non_trainable=[],
+        )
+        result, unfinalized = self._update(self._optimizer, initial, dataset)
+        delta = {
+            n: np.asarray(a.numpy(), dtype=np.float32)
+            for n, a in zip(self.names, result.update, strict=True)
+        }
+        return delta, _finalize(unfinalized)
+
+
+def _finalize(unfinalized: Any) -> dict[str, float]:
+    # Keras mean metrics (loss, accuracy) report [total, count]; counters one value. (TFF's
+    # own finalizers rebuild a Keras metric inside a tf.function on every call.)
+    metrics: dict[str, float] = {}
+    for name, value in unfinalized.items():
+        parts = [float(np.asarray(v).sum()) for v in value] if isinstance(value, list) else []
+        if len(parts) == 2:
+            metrics[name] = parts[0] / parts[1] if parts[1] else math.nan
+        else:
+            metrics[name] = float(np.asarray(value).sum())
+    return metrics
+
+
+def in_process_client(spec: ModelSpec) -> InProcessClient:
+    """The cached :class:`InProcessClient` for this spec."""
+    key = spec.to_bytes()
+    with _lock:
+        if key not in _in_process:
+            _in_process[key] = InProcessClient(spec)
+        return _in_process[key]
+
+
 def client_update(
     spec: ModelSpec, weights: Weights, x: Array, y: Array, seed: int
 ) -> tuple[Weights, dict[str, float]]:
-    """One trainer's TFF client work: ``(delta = initial - trained, TFF's train metrics)``."""
+    """One trainer's TFF client update: ``(delta = initial - trained, train metrics)``.
+
+    Runs TFF's client-update function in process (:class:`InProcessClient`); the update
+    draws no random numbers (the data order is the seeded numpy shuffle of
+    :func:`client_dataset`), so no TF seed is set (``tf.random.set_seed`` also empties TF's
+    kernel cache, which makes every call slower).
+    """
+    with _lock:
+        client = in_process_client(spec)
+        try:
+            return client.run(weights, client_dataset(spec, x, y, seed))
+        except Exception as exc:  # TF raises many kinds; report them as a training failure
+            raise TrainingError(f"TFF client update failed: {exc}") from exc
+
+
+def client_update_via_process(
+    spec: ModelSpec, weights: Weights, x: Array, y: Array, seed: int
+) -> tuple[Weights, dict[str, float]]:
+    """The same update through ``build_model_delta_client_work``'s ``next`` (TFF's executor).
+
+    The reference :func:`client_update` is tested against; it starts TFF's ``worker_binary``.
+    """
     tf, tff = modules()
     names = [name for name, _ in layer_shapes(spec)]
     with _lock:
@@ -181,7 +299,8 @@ def client_update(
             trainable=[np.asarray(weights[n], dtype=np.float32) for n in names], non_trainable=[]
         )
         try:
-            out = work.next(work.initialize(), [model_weights], [client_dataset(spec, x, y, seed)])
+            data = client_dataset(spec, x, y, seed)
+            out = work.next(initial_state(spec), [model_weights], [data])
         except Exception as exc:  # TFF raises many kinds; report them as a training failure
             raise TrainingError(f"TFF client work failed: {exc}") from exc
     result = out.result[0]

@@ -1,8 +1,9 @@
 """decentralml.core.fl against TensorFlow Federated itself (one module: TF imports once, ~20 s).
 
 - the numpy forward pass equals the Keras network TFF trains (MLP and CNN);
-- local_update (TFF's model-delta client work) + aggregate("fedavg") equals one round of
-  tff.learning.algorithms.build_weighted_fed_avg;
+- local_update (TFF's model-delta client update, run in process) equals the
+  build_model_delta_client_work process run through TFF's executor, and local_update +
+  aggregate("fedavg") equals one round of tff.learning.algorithms.build_weighted_fed_avg;
 - the DP path equals TFF's DifferentiallyPrivateFactory.gaussian_fixed without noise;
 - TFF's worker_binary child is stopped.
 """
@@ -74,6 +75,32 @@ def test_local_update_trains_on_the_local_data(digits: Digits) -> None:
         local_update(spec, w, Dataset(shards[0].x.reshape(-1, 64), shards[0].y), seed=0)
 
 
+def test_in_process_update_equals_the_client_work_process(digits: Digits) -> None:
+    shards, _, spec = digits
+    w = initial_weights(spec, 3)
+    for i, shard in enumerate(shards[:2]):
+        # 160 examples x 2 epochs = 20 SGD steps: equal to float rounding
+        x, y = shard.x[:160], shard.y[:160]
+        ours, metrics = tff_client.client_update(spec, w, x, y, 40 + i)
+        theirs, reference = tff_client.client_update_via_process(spec, w, x, y, 40 + i)
+        assert list(ours) == list(theirs)
+        for k in ours:
+            assert np.abs(ours[k]).max() > 1e-3
+            np.testing.assert_allclose(ours[k], theirs[k], atol=1e-6)
+        assert metrics.keys() == reference.keys()
+        for k in metrics:
+            assert metrics[k] == pytest.approx(reference[k], rel=1e-5)
+        assert metrics["num_examples"] == spec.plan.local_epochs * len(x)
+    # Over a whole shard (~80 steps) the two graphs' different float rounding (the worker's
+    # grappler rewrites vs TF's in-process defaults) is amplified by SGD, but stays small.
+    shard = shards[1]
+    ours, _ = tff_client.client_update(spec, w, shard.x, shard.y, 7)
+    theirs, _ = tff_client.client_update_via_process(spec, w, shard.x, shard.y, 7)
+    diff = sum(float(np.sum((ours[k] - theirs[k]) ** 2)) for k in ours) ** 0.5
+    norm = sum(float(np.sum(theirs[k] ** 2)) for k in ours) ** 0.5
+    assert diff < 0.02 * norm
+
+
 def test_local_update_plus_fedavg_equals_one_tff_round(digits: Digits) -> None:
     shards, _, _ = digits
     spec = ModelSpec(
@@ -125,14 +152,16 @@ def test_dp_aggregate_equals_tff_gaussian_factory_without_noise() -> None:
 
 def test_worker_binary_is_stopped(digits: Digits) -> None:
     shards, _, spec = digits
-    local_update(spec, initial_weights(spec, 0), shards[1], seed=0)
+    w = initial_weights(spec, 0)
+    tff_client.client_update_via_process(spec, w, shards[1].x, shards[1].y, 0)
     pids = tff_client.worker_pids()
     assert pids, "TFF should be running its worker_binary child"
     assert tff_client.stop_workers() == pids
     assert tff_client.worker_pids() == []
     # TFF starts a fresh worker when it is needed again
-    local_update(spec, initial_weights(spec, 0), shards[1], seed=0)
+    tff_client.client_update_via_process(spec, w, shards[1].x, shards[1].y, 0)
     assert tff_client.worker_pids()
+    local_update(spec, w, shards[1], seed=0)  # in process: still works after a stop
 
 
 def test_image_folder_png_decoded_by_tensorflow(tmp_path: Path) -> None:
