@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, RichLog
-from textual_plotext import PlotextPlot
 
 from ..training import RoleMonitor, RoleRun, default_roles_dir
 from ..widgets.table import Column, Row, VirtualTable
@@ -41,6 +40,8 @@ class TrainingScreen(Panel):
         self.selected: str | None = None
 
     def compose_body(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot  # plotext costs ~0.15 s: only for this panel
+
         with Vertical(id="training"):
             yield VirtualTable(COLUMNS, empty="no role processes (t: start one)", id="runs")
             with Horizontal(id="training-lower"):
@@ -120,6 +121,8 @@ class TrainingScreen(Panel):
         self._draw_plot(run)
 
     def _draw_plot(self, run: RoleRun | None) -> None:
+        from textual_plotext import PlotextPlot
+
         plot = self.query_one("#plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
