@@ -15,7 +15,6 @@ of Keras's ``trainable_variables`` for that network.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import DatasetMismatch
 from .spec import ModelSpec
@@ -135,11 +134,18 @@ def evaluate(spec: ModelSpec, weights: Weights, x: Array, y: Array) -> tuple[flo
 
 
 def _conv_same(x: Array, kernel: Array, bias: Array) -> Array:
-    pad = kernel.shape[0] // 2
+    # im2col: every 3x3 window's values side by side, then one matrix product (BLAS); a
+    # few times faster than an einsum over sliding-window views, which copies per call.
+    kh, kw, channels, filters = kernel.shape
+    n, h, w, _ = x.shape
+    pad = kh // 2
     padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    windows = sliding_window_view(padded, (kernel.shape[0], kernel.shape[1]), axis=(1, 2))  # type: ignore[call-overload]
-    # windows: (n, h, w, c, kh, kw); kernel: (kh, kw, c, out)
-    out: Array = np.einsum("nhwcij,ijco->nhwo", windows, kernel, optimize=True) + bias
+    cols = np.empty((n, h, w, kh, kw, channels), dtype=np.result_type(x, kernel))
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = padded[:, i : i + h, j : j + w, :]
+    flat = cols.reshape(n * h * w, kh * kw * channels) @ kernel.reshape(-1, filters)
+    out: Array = flat.reshape(n, h, w, filters) + bias
     return out
 
 

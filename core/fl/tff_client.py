@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -107,6 +108,21 @@ def stop_workers(timeout: float = 5.0, *, restartable: bool = True) -> list[int]
 
 def _stop_at_exit() -> None:
     stop_workers(restartable=False)
+    # Drop TFF's execution context while the interpreter is still whole: its service
+    # manager's destructor, run at shutdown, would otherwise fail on a module that is already
+    # torn down ("Exception ignored ... 'NoneType' object has no attribute 'Popen'").
+    try:
+        from tensorflow_federated.python.core.impl.context_stack import (  # type: ignore[import-untyped]
+            context_stack_impl,
+            runtime_error_context,
+        )
+
+        context_stack_impl.context_stack.set_default_context(
+            runtime_error_context.create_runtime_error_context()
+        )
+        gc.collect()
+    except Exception:  # best effort at exit
+        log.debug("could not drop the TFF execution context at exit", exc_info=True)
 
 
 def keras_model(spec: ModelSpec) -> Any:
