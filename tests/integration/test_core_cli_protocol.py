@@ -59,6 +59,7 @@ def record(proc: Any) -> dict[str, Any]:
     return js(proc)
 
 
+@pytest.mark.timeout(900)  # waits on rounds, a challenge window and a vote: ~100 blocks
 def test_federation_round_with_challenge_and_governance(
     cli: Run, cli_home: Path, dev_node: DevNode, kubo: KuboDaemon, short_votes: None
 ) -> None:
