@@ -104,7 +104,7 @@ async def interactive(url: str) -> dict[str, Any]:
     app = ConsoleApp(ChainBackend(config))
     out: dict[str, Any] = {}
 
-    async def wait(condition: Any, what: str, timeout: float = 300) -> None:
+    async def wait(condition: Any, what: str, timeout: float = 900) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:

@@ -39,6 +39,9 @@ from .widgets.status import Status
 
 log = logging.getLogger(__name__)
 
+MAX_CATCH_UP = 30
+"""Blocks whose events are read to patch the panels; after a longer gap they reload."""
+
 PANELS = ("tasks", "proposals", "balances", "training", "models")
 
 
@@ -138,10 +141,10 @@ class ConsoleApp(App[None]):
                 time.sleep(0.05)
 
     def _new_blocks(self, last: int, best: int) -> None:
-        first = max(last + 1, best - 4)
-        if best - last > 5:
+        if best - last > MAX_CATCH_UP:  # a long outage or stall: reload everything
             self.post_message(ChainChanged(best, full=True))
             return
+        first = last + 1
         events = []
         for number in range(first, best + 1):
             events += self.backend.events(number)

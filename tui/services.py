@@ -510,9 +510,11 @@ class ChainBackend:
         self._keypair: Keypair | None = None
         self._address = ""
         self._client: ChainClient | None = None
-        self._reader: LightReader | None = None
+        # Two read connections: whole-map reads (10,000 tasks take seconds) must not hold up
+        # the small reads of other panels; the heads poller has a third of its own.
+        self._readers: dict[bool, LightReader] = {}
+        self._read_locks = {True: threading.Lock(), False: threading.Lock()}
         self._heads_reader: LightReader | None = None
-        self._read_lock = threading.Lock()
         self._heads_lock = threading.Lock()
         self._tokens: dict[AssetId | None, Token] = {}
         self.info = ChainInfo("?", "?", NATIVE)
@@ -533,16 +535,17 @@ class ChainBackend:
             )
         return self._client
 
-    def _read(self, fn: Callable[[LightReader], Any]) -> Any:
-        with self._read_lock:
-            if self._reader is None:
+    def _read(self, fn: Callable[[LightReader], Any], *, bulk: bool = False) -> Any:
+        with self._read_locks[bulk]:
+            reader = self._readers.get(bulk)
+            if reader is None:
                 from decentralml.core.chain.light import LightReader
 
-                self._reader = LightReader(self.url, policy=self._policy())
+                reader = self._readers[bulk] = LightReader(self.url, policy=self._policy())
             try:
-                return fn(self._reader)
+                return fn(reader)
             except Exception:
-                self._reader.close()  # a broken socket reconnects on the next call
+                reader.close()  # a broken socket reconnects on the next call
                 raise
 
     def connect(self) -> ChainInfo:
@@ -607,7 +610,7 @@ class ChainBackend:
         return int(self._read(lambda r: r.storage("Balances", "TotalIssuance")) or 0)
 
     def tasks(self) -> list[TaskRow]:
-        entries = self._read(lambda r: r.storage_entries(PALLET, "Tasks"))
+        entries = self._read(lambda r: r.storage_entries(PALLET, "Tasks"), bulk=True)
         rows = [TaskRow.from_fields(int(k), _plain(v)) for k, v in entries if v is not None]
         return sorted(rows, key=lambda t: t.id)
 
@@ -641,7 +644,7 @@ class ChainBackend:
         )
 
     def proposals(self) -> list[ProposalRow]:
-        entries = self._read(lambda r: r.storage_entries(PALLET, "Proposals"))
+        entries = self._read(lambda r: r.storage_entries(PALLET, "Proposals"), bulk=True)
         rows = [ProposalRow.from_fields(int(k), _plain(v)) for k, v in entries if v is not None]
         return sorted(rows, key=lambda p: p.id)
 
@@ -801,7 +804,7 @@ class ChainBackend:
         return self.client.submit(self._signer(), action.pallet, action.call, action.params)
 
     def close(self) -> None:
-        for conn in (self._client, self._reader, self._heads_reader):
+        for conn in (self._client, *self._readers.values(), self._heads_reader):
             if conn is not None:
                 try:
                     conn.close()
