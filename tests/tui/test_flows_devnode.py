@@ -69,8 +69,9 @@ def backend(dev_node: DevNode, tmp_path: Path) -> ChainBackend:
 async def confirm(pilot, app: ConsoleApp) -> str:  # type: ignore[no-untyped-def]
     """Wait for the confirmation dialog, check it shows amount and fee, accept it."""
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation dialog")
+    # The dialog paints on the next refresh (late on a loaded machine); then it must show the fee.
+    await until(pilot, lambda: "Estimated fee:" in screen_text(app), "the fee in the dialog")
     text = screen_text(app)
-    assert "Estimated fee:" in text
     await pilot.press("y")
     return text
 
