@@ -174,8 +174,9 @@ def test_robust_rules() -> None:
     plan = TrainingPlan()
     med = aggregate("median", base, ups, plan=plan, seed=b"")
     np.testing.assert_allclose(med.weights["w"], -3.0)
+    # the median norm bounds 4 and 100 to 3 first: trimmed:20 averages 2, 3, 3
     trimmed = aggregate("trimmed:20", base, ups, plan=plan, seed=b"")
-    np.testing.assert_allclose(trimmed.weights["w"], -3.0)
+    np.testing.assert_allclose(trimmed.weights["w"], -8.0 / 3.0, rtol=1e-6)
     clipped = aggregate("clip:1000000", base, ups, plan=plan, seed=b"")  # each norm <= 1.0
     assert float(np.linalg.norm(clipped.weights["w"])) <= 1.0 + 1e-6
     fed = aggregate("fedavg", base, ups, plan=plan, seed=b"")
@@ -183,14 +184,23 @@ def test_robust_rules() -> None:
 
 
 def _in_memory_reference(rule: str, base: Weights, ups: list[tuple[Weights, int]]) -> Weights:
-    # The previous all-updates-in-memory implementation (np.stack per tensor).
+    # The previous all-updates-in-memory implementation (np.stack per tensor), with each
+    # update first scaled to at most the median update norm.
     count = len(ups)
     trim = math.floor(count * parse_rule(rule).trim)
     if count - 2 * trim < 1:
         trim = (count - 1) // 2
+    norms = [
+        math.sqrt(sum(float(np.sum(a.astype(np.float64) ** 2)) for a in d.values())) for d, _ in ups
+    ]
+    bound = float(np.median(norms))
+    factors = [bound / n if n > bound else 1.0 for n in norms]
     out: Weights = {}
     for k, v in base.items():
-        stack = np.stack([d[k] for d, _ in ups], axis=0).astype(np.float64)
+        stack = np.stack(
+            [d[k].astype(np.float64) * f for (d, _), f in zip(ups, factors, strict=True)],
+            axis=0,
+        )
         if rule == "median":
             combined = np.median(stack, axis=0)
         else:
@@ -214,6 +224,24 @@ def test_coordinatewise_rules_in_chunks_give_the_same_bytes(rule: str, n: int) -
         )
         assert encode_weights(res.weights) == reference, chunk_bytes
         assert res.updates == n and res.samples == sum(s for _, s in ups)
+
+
+def test_coordinatewise_rules_bound_norms_by_the_median_norm() -> None:
+    base = {"w": np.zeros(4, dtype=np.float32)}
+    honest = [np.array([1.0, 1.0, -1.0, 2.0]) * s for s in (0.8, 0.9, 1.0, 1.1, 1.2)]
+    boosted = honest[0] * -40.0  # a sign-flipped, boosted update
+    ups = [({"w": a.astype(np.float32)}, 1) for a in [*honest, boosted]]
+    plan = TrainingPlan()
+    # trimmed:0 is the plain mean of the bounded updates: the boosted one counts with the
+    # median norm (that of 1.0 x and 1.1 x the honest direction), not 40 x
+    mean = aggregate("trimmed:0", base, ups, plan=plan, seed=b"").weights["w"]
+    bound = 1.05
+    expected = (
+        -(sum(s for s in (0.8, 0.9, 1.0, 1.05, 1.05)) - bound) / 6 * np.array([1.0, 1.0, -1.0, 2.0])
+    )
+    np.testing.assert_allclose(mean, expected, rtol=1e-6)
+    med = aggregate("median", base, ups, plan=plan, seed=b"").weights["w"]
+    np.testing.assert_allclose(med, -0.95 * np.array([1.0, 1.0, -1.0, 2.0]), rtol=1e-6)
 
 
 def test_rules_grammar() -> None:
