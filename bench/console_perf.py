@@ -104,7 +104,7 @@ async def interactive(url: str) -> dict[str, Any]:
     app = ConsoleApp(ChainBackend(config))
     out: dict[str, Any] = {}
 
-    async def wait(condition: Any, what: str, timeout: float = 900) -> None:
+    async def wait(condition: Any, what: str, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -126,10 +126,12 @@ async def interactive(url: str) -> dict[str, Any]:
         t0 = time.perf_counter()
         await wait(lambda: len(screen.all) >= 10_000, "10,000 tasks")
         out["load_s"] = time.perf_counter() - t0
+        print(f"{len(screen.all)} tasks loaded in {out['load_s']:.1f} s", flush=True)
         await pilot.pause(0.5)
         scroll = [await press("down") for _ in range(60)]
         scroll += [await press("pagedown") for _ in range(20)]
         scroll += [await press("up") for _ in range(20)]
+        print(f"scrolled: median {statistics.median(scroll):.1f} ms", flush=True)
         await press("slash")
         filtering = []
         for query in ("running", "model 2", "dcc"):
@@ -138,10 +140,20 @@ async def interactive(url: str) -> dict[str, Any]:
             for _ in query:
                 filtering.append(await press("backspace"))
         out["rows_after_filter"] = len(screen.query_one("#tasks").rows)  # type: ignore[attr-defined]
+        print(f"filtered: median {statistics.median(filtering):.1f} ms", flush=True)
+        await pilot.press("escape")  # leave the filter field (digits would go into it)
+        out["panels"] = []
         for key, attr in (("2", "loaded"), ("3", "view"), ("5", "loaded")):
             await pilot.press(key)
-            await wait(lambda attr=attr: bool(getattr(app.screen, attr, None)), f"panel {key}")
-        out["proposals"] = len(getattr(app._screen_stacks["proposals"][0], "all", {}))
+            try:
+                await wait(lambda attr=attr: bool(getattr(app.screen, attr, None)), f"panel {key}")
+                out["panels"].append(key)
+            except SystemExit as exc:
+                notes = [n.message for n in app._notifications]
+                print(f"{exc}; notifications: {notes}", flush=True)
+            print(f"panel {key} done", flush=True)
+        stack = app._screen_stacks.get("proposals") or [None]
+        out["proposals"] = len(getattr(stack[0], "all", {}))
         await pilot.pause(1.0)
         out["rss_mb"] = rss_mb()
     out["scroll_ms"] = scroll
@@ -165,6 +177,7 @@ def main() -> None:
     try:
         seed(node.ws_url, args.tasks, args.proposals)  # a no-op on a seeded chain
         paints = first_paint(node.ws_url)
+        print(f"first paint: {paints}", flush=True)
         data = asyncio.run(interactive(node.ws_url))
     finally:
         node.stop()

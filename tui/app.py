@@ -103,7 +103,9 @@ class ConsoleApp(App[None]):
 
     # ---- start-up and following the chain ---------------------------------------------------
     def on_mount(self) -> None:
-        self.follow_chain()
+        # After the first frame: connecting decodes the runtime metadata (about a second of
+        # CPU under the GIL), which would otherwise delay the first paint.
+        self.call_after_refresh(self.follow_chain)
 
     @work(thread=True, exclusive=True, group="heads", exit_on_error=False)
     def follow_chain(self) -> None:
