@@ -8,10 +8,15 @@ through a generator, so at most one update is in memory at a time, and runs
 `aggregate("fedavg")`. Timed: reading + decoding + aggregating, end to end. Memory: peak RSS
 growth over the aggregation (getrusage's maxrss minus the RSS before it) and, in a second
 run, tracemalloc's peak of numpy allocations, both as multiples of the model size.
-`clip:<bound>` (norm clipping, also streamed) is measured the same way.
-Target: <= 10 s, memory a few model sizes.
+`clip:<bound>` (norm clipping, also streamed) is measured the same way. So are the
+coordinate-wise rules `median` and `trimmed:20` (no time target): they spill each validated
+update to a temporary file (updates x model size on disk) and combine in coordinate chunks of
+`--chunk-mb` MB, so their memory is the chunk (twice it while the median partitions) plus a
+float64 result, not updates x model size.
+Target: FedAvg <= 10 s, memory a few model sizes.
 
     nice -n 10 .venv/bin/python bench/fl_scale.py [--updates 1000] [--distinct 50]
+        [--robust-updates 1000] [--chunk-mb 16]
 """
 
 from __future__ import annotations
@@ -62,14 +67,23 @@ def updates(files: list[Path], count: int, manifest) -> Iterator[tuple[dict, int
         yield decode_weights(data, manifest), 100 + i % 7
 
 
-def run(rule: str, files: list[Path], count: int, *, trace: bool) -> tuple[float, int, int]:
+def run(
+    rule: str, files: list[Path], count: int, *, trace: bool, chunk_bytes: int = 16 << 20
+) -> tuple[float, int, int]:
     base = initial_weights(SPEC, 0)
     manifest = manifest_for(SPEC)
     before = rss_bytes()
     if trace:
         tracemalloc.start()
     t0 = time.perf_counter()
-    res = aggregate(rule, base, updates(files, count, manifest), plan=SPEC.plan, seed=b"bench")
+    res = aggregate(
+        rule,
+        base,
+        updates(files, count, manifest),
+        plan=SPEC.plan,
+        seed=b"bench",
+        chunk_bytes=chunk_bytes,
+    )
     elapsed = time.perf_counter() - t0
     peak_traced = 0
     if trace:
@@ -84,6 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--distinct", type=int, default=50)
+    parser.add_argument("--robust-updates", type=int, default=1000)
+    parser.add_argument("--chunk-mb", type=int, default=16)
     parser.add_argument("--generate-into", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate_into:
@@ -137,10 +153,48 @@ def main() -> None:
                     traced / model_bytes <= 8,
                 ),
             ]
+        chunk = args.chunk_mb << 20
+        results.append(result("robust_updates", args.robust_updates, "count", None, None))
+        for rule in ("median", "trimmed:20"):
+            elapsed, rss_growth, _ = run(
+                rule, files, args.robust_updates, trace=False, chunk_bytes=chunk
+            )
+            _, _, traced = run(rule, files, args.robust_updates, trace=True, chunk_bytes=chunk)
+            label = rule.split(":")[0]
+            stacked = args.robust_updates  # what holding every update in memory would take
+            print(
+                f"{rule}: {elapsed:.2f} s, RSS growth {rss_growth / model_bytes:.2f} models, "
+                f"traced peak {traced / model_bytes:.2f} models (all updates: {stacked})"
+            )
+            results += [
+                result(f"{label}_seconds", round(elapsed, 2), "s", None, None),
+                result(
+                    f"{label}_updates_per_second",
+                    round(args.robust_updates / elapsed, 1),
+                    "1/s",
+                    None,
+                    None,
+                ),
+                result(
+                    f"{label}_peak_rss_growth",
+                    round(rss_growth / model_bytes, 2),
+                    "model sizes",
+                    None,
+                    None,
+                ),
+                result(
+                    f"{label}_tracemalloc_peak",
+                    round(traced / model_bytes, 2),
+                    "model sizes",
+                    f"bounded (chunk {args.chunk_mb} MB), not {stacked} model sizes",
+                    traced / model_bytes <= 4 * chunk / model_bytes + 8,
+                ),
+            ]
     write(
         "fl_scale",
         f"nice -n 10 .venv/bin/python bench/fl_scale.py --updates {args.updates} "
-        f"--distinct {args.distinct}",
+        f"--distinct {args.distinct} --robust-updates {args.robust_updates} "
+        f"--chunk-mb {args.chunk_mb}",
         results,
     )
 
