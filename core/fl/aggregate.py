@@ -265,7 +265,8 @@ def _coordinatewise(
     # about ``chunk_bytes`` (twice that while the median partitions a copy) plus the float64
     # result, whatever the number of updates. Per coordinate the arithmetic is independent
     # of the chunking (the median of the same values; the trimmed sum added row by row in
-    # sorted order), so the bytes out are the same for every chunk size.
+    # sorted order), so the bytes out are the same for every chunk size. Each row is scaled
+    # by its :func:`norm_factors` factor (float64) as it is read.
     sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
     params = sum(sizes)
     row_bytes = params * 4
