@@ -207,6 +207,9 @@ def _diagnostics(tmux: Tmux, state: Path) -> str:
     return f"--- screen ---\n{tmux.screen()}\n--- dev status ---\n{status}"
 
 
+# Its own deadline (WAIT_FOR_ROUND_S) reports the console's screen and the stack's logs; the
+# suite-wide 300 s would cut it short without them on a loaded CI machine.
+@pytest.mark.timeout(WAIT_FOR_ROUND_S + 300)
 def test_run_command_shows_a_finalized_round_and_leaves_nothing(
     newcomer: tuple[Tmux, Path, dict[str, int]], artifacts: Path
 ) -> None:
