@@ -25,15 +25,12 @@ import select
 import signal
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from _results import ROOT, result, write
-from seed_chain import seed
-
-from tests.integration.devnode import DevNode
+from seed_chain import chain_node, seed
 
 
 def first_paint(url: str, runs: int = 5) -> list[float]:
@@ -161,28 +158,21 @@ async def interactive(url: str) -> dict[str, Any]:
     return out
 
 
+def p95(samples: list[float]) -> float:
+    return round(sorted(samples)[int(len(samples) * 0.95)], 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-path", type=Path, help="a chain seeded by bench/seed_chain.py")
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--proposals", type=int, default=1_000)
     args = parser.parse_args()
-    tmp = None
-    base = args.base_path
-    if base is None:
-        tmp = tempfile.TemporaryDirectory()
-        base = Path(tmp.name)
-    node = DevNode(base_path=base)
-    node.start()
-    try:
+    with chain_node(args.base_path) as node:
         seed(node.ws_url, args.tasks, args.proposals)  # a no-op on a seeded chain
         paints = first_paint(node.ws_url)
         print(f"first paint: {paints}", flush=True)
         data = asyncio.run(interactive(node.ws_url))
-    finally:
-        node.stop()
-        if tmp is not None:
-            tmp.cleanup()
     scroll = statistics.median(data["scroll_ms"])
     filt = statistics.median(data["filter_ms"])
     paint = statistics.median(paints)
@@ -197,7 +187,7 @@ def main() -> None:
             ),
             result(
                 "scroll_keypress_to_render_p95_ms",
-                round(sorted(data["scroll_ms"])[int(len(data["scroll_ms"]) * 0.95)], 1),
+                p95(data["scroll_ms"]),
                 "ms",
                 None,
                 None,
@@ -207,7 +197,7 @@ def main() -> None:
             ),
             result(
                 "filter_keypress_to_render_p95_ms",
-                round(sorted(data["filter_ms"])[int(len(data["filter_ms"]) * 0.95)], 1),
+                p95(data["filter_ms"]),
                 "ms",
                 None,
                 None,

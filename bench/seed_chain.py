@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +165,24 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
     return {"seed_s": time.perf_counter() - started, "send_and_include_s": sent_s}
 
 
+@contextmanager
+def chain_node(base_path: Path | None, *, keep: bool = False) -> Iterator[DevNode]:
+    """A started dev node on ``base_path`` (or a new temporary directory); stopped, and the
+    temporary directory removed, afterwards unless ``keep``."""
+    made = None
+    if base_path is None:
+        made = base_path = Path(tempfile.mkdtemp(prefix="dml-seed-"))
+    node = DevNode(base_path=base_path)
+    node.start()
+    try:
+        yield node
+    finally:
+        if not keep:
+            node.stop()
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=10_000)
@@ -171,26 +192,13 @@ def main() -> None:
         "--keep", action="store_true", help="leave the node running (prints its URL)"
     )
     args = parser.parse_args()
-    tmp = None
-    base = args.base_path
-    if base is None:
-        tmp = tempfile.TemporaryDirectory()
-        base = Path(tmp.name)
-    node = DevNode(base_path=base)
-    node.start()
-    try:
+    with chain_node(args.base_path, keep=args.keep) as node:
         print(f"node at {node.ws_url}", flush=True)
         print(seed(node.ws_url, args.tasks, args.proposals), flush=True)
         if args.keep:
             print(
                 f"node left running at {node.ws_url} (pid {node.process.pid if node.process else '?'})"
             )
-            return
-    finally:
-        if not args.keep:
-            node.stop()
-            if tmp is not None:
-                tmp.cleanup()
 
 
 if __name__ == "__main__":
