@@ -19,7 +19,17 @@ export CARGO_INCREMENTAL=0
 # rustc >= 1.96 no longer passes --allow-undefined to wasm-ld; the runtime's
 # host functions (ext_*) are imports and must stay undefined.
 export WASM_BUILD_RUSTFLAGS="${WASM_BUILD_RUSTFLAGS:--C link-arg=--allow-undefined}"
-export WASM_BUILD_WORKSPACE_HINT="$DML_ROOT"
+# Cargo keys workspace members' artifacts by their absolute path, so builds run from one stable
+# copy of the Rust sources ($DML_BUILD_SRC, refreshed file by file by scripts/sync-rust-sources)
+# and a fresh clone reuses the cached pallet, runtime and node. DML_BUILD_IN_PLACE=1 builds in
+# the clone itself.
+if [ "${DML_BUILD_IN_PLACE:-0}" = 1 ]; then
+  DML_BUILD_SRC="$DML_ROOT"
+else
+  DML_BUILD_SRC="$DECENTRALML_CACHE/build-src"
+fi
+export DML_BUILD_SRC
+export WASM_BUILD_WORKSPACE_HINT="$DML_BUILD_SRC"
 
 DML_NODE_BIN="$CARGO_TARGET_DIR/debug/node-decentralml"
 export DML_NODE_BIN
@@ -28,3 +38,21 @@ export DML_VENV="${DML_VENV:-$DML_ROOT/.venv}"
 dml_step_start() { DML_STEP_T0=$(date +%s); printf '==> %s\n' "$*"; }
 dml_step_done() { printf '    done in %ss\n' "$(( $(date +%s) - DML_STEP_T0 ))"; }
 dml_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run cargo on the workspace (from $DML_BUILD_SRC, synced first), one build at a time.
+dml_cargo() {
+  mkdir -p "$DECENTRALML_CACHE"
+  (
+    flock 9
+    if [ "$DML_BUILD_SRC" != "$DML_ROOT" ]; then
+      /usr/bin/python3 "$DML_ROOT/scripts/sync-rust-sources" "$DML_ROOT" "$DML_BUILD_SRC"
+      # `--version` names the git tree of the Rust sources (the copy has no .git).
+      local tree
+      if tree=$(git -C "$DML_ROOT" ls-tree HEAD -- Cargo.toml Cargo.lock rustfmt.toml \
+          pallet-decentralml node-config 2>/dev/null | git hash-object --stdin); then
+        export SUBSTRATE_CLI_GIT_COMMIT_HASH="${tree:0:11}"
+      fi
+    fi
+    cd "$DML_BUILD_SRC" && cargo "$@"
+  ) 9>"$DECENTRALML_CACHE/cargo.lock"
+}
