@@ -412,9 +412,29 @@ class ChainClient:
             total = FeeEstimate(total.partial_fee + fee.partial_fee, fee.weight)
         if not on_fee(total):
             raise Cancelled("cancelled after the fee estimate: nothing was sent")
+        return self._send_all(
+            [(signer, spec, item) for spec, item in zip(calls, composed, strict=True)], check
+        )
+
+    def submit_from_many(
+        self, items: Sequence[tuple[Keypair, CallSpec]], *, check: bool = True
+    ) -> list[Receipt]:
+        """Send one extrinsic per item, each signed by its own account, then wait for all.
+
+        For many accounts acting at once (seeding, benchmarks): no fee prompt; nonces are
+        consecutive per signer as in :meth:`submit_many`; ``check`` as there.
+        """
+        composed = [(k, c, self.compose(c.pallet, c.call, c.params)) for k, c in items]
+        return self._send_all(composed, check)
+
+    def _send_all(
+        self, items: Sequence[tuple[Keypair, CallSpec, Any]], check: bool
+    ) -> list[Receipt]:
+        if not items:
+            return []
         start_block = self.block_number()
         hashes: list[str] = []
-        for spec, item in zip(calls, composed, strict=True):
+        for signer, spec, item in items:
             for attempt in (1, 2):
                 nonce = self.nonces.next(signer.ss58_address)
                 extrinsic = self._sign(signer, item, nonce)
@@ -433,9 +453,14 @@ class ChainClient:
         found = self._await_inclusion(hashes, start_block)
         receipts: list[Receipt] = []
         failure: ExtrinsicFailed | None = None
-        for spec, xt_hash in zip(calls, hashes, strict=True):
+        records: dict[str, list[Any]] = {}  # each block's events are read and decoded once
+        for (_, spec, _), xt_hash in zip(items, hashes, strict=True):
             block_hash, block_number, index = found[xt_hash]
-            receipt, error = self._receipt(spec, xt_hash, block_hash, block_number, index)
+            if block_hash not in records:
+                records[block_hash] = self._block_events(block_hash)
+            receipt, error = self._receipt(
+                spec, xt_hash, block_hash, block_number, index, records[block_hash]
+            )
             receipts.append(receipt)
             if error is not None and failure is None:
                 failure = error
@@ -470,15 +495,27 @@ class ChainClient:
                 time.sleep(0.25)
         return found
 
+    def _block_events(self, block_hash: str) -> list[Any]:
+        def read(si: SubstrateInterface) -> list[Any]:
+            return list(si.get_events(block_hash))
+
+        return self._rpc(read, "events")
+
     def _receipt(
-        self, spec: CallSpec, xt_hash: str, block_hash: str, block_number: int, index: int
+        self,
+        spec: CallSpec,
+        xt_hash: str,
+        block_hash: str,
+        block_number: int,
+        index: int,
+        records: list[Any] | None = None,
     ) -> tuple[Receipt, ExtrinsicFailed | None]:
         def read(si: SubstrateInterface) -> tuple[Receipt, ExtrinsicFailed | None]:
             events: list[ChainEvent] = []
             fee = 0
             error: ExtrinsicFailed | None = None
             succeeded = False
-            for record in si.get_events(block_hash):
+            for record in si.get_events(block_hash) if records is None else records:
                 value = record.value
                 if value.get("extrinsic_idx") != index:
                     continue

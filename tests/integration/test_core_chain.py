@@ -13,6 +13,7 @@ from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.decentralml import DecentralMl, licence
 from decentralml.core.errors import (
     Cancelled,
+    DecentralMLError,
     DevAccountRefused,
     ExtrinsicFailed,
     InputError,
@@ -143,6 +144,38 @@ def test_many_extrinsics_back_to_back(chain: ChainClient) -> None:
     assert len({r.extrinsic_hash for r in receipts}) == 20
     assert chain.native_balance(charlie.ss58_address).nonce == start + 20
     assert chain.native_balance(dest).free == 20 * UNIT
+
+
+def test_submit_from_many_signers_checks_every_receipt(chain: ChainClient) -> None:
+    """Many accounts at once (seeding, benchmarks): one receipt per item, in order, each
+    dispatch checked; a failing item is reported, not lost."""
+    senders = [dev("//Eve"), dev("//Ferdie"), dev("//Eve")]
+    dest = dev("//CoreFromManyDest").ss58_address
+    before = {k.ss58_address: chain.native_balance(k.ss58_address).nonce for k in senders}
+    receipts = chain.submit_from_many(
+        [
+            (
+                k,
+                CallSpec(
+                    "Balances", "transfer_keep_alive", {"dest": dest, "value": (i + 1) * UNIT}
+                ),
+            )
+            for i, k in enumerate(senders)
+        ]
+    )
+    assert [r.call for r in receipts] == ["transfer_keep_alive"] * 3
+    assert chain.native_balance(dest).free == 6 * UNIT
+    assert (
+        chain.native_balance(senders[0].ss58_address).nonce == before[senders[0].ss58_address] + 2
+    )
+    assert (
+        chain.native_balance(senders[1].ss58_address).nonce == before[senders[1].ss58_address] + 1
+    )
+    poor = dev("//CoreFromManyNobody")  # no funds: the pool refuses it before any block
+    with pytest.raises(DecentralMLError):
+        chain.submit_from_many(
+            [(poor, CallSpec("Balances", "transfer_keep_alive", {"dest": dest, "value": UNIT}))]
+        )
 
 
 def test_two_processes_share_an_account_without_nonce_errors(dev_node: DevNode) -> None:
