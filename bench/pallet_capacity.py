@@ -1,0 +1,266 @@
+"""Block capacity of the round protocol, on the running runtime's own weights (issue 3).
+
+Starts its own node-decentralml --dev (free ports, temporary chain) and measures:
+
+- by weight: how many ``submit_update`` extrinsics fit in one block under the runtime's
+  normal dispatch limits: ``floor(normal.max_total / (weight(submit_update) + base_extrinsic))``
+  from ``System.BlockWeights`` and ``TransactionPaymentApi.query_info``, and the same by
+  encoded length against the normal class's block length (target: at least 1,000);
+- a real round with 256 trainers (the runtime's ``MaxTrainersPerTask``): 256 accounts funded,
+  profiled and joined, 256 ``submit_update`` sent at once (blocks they landed in), an
+  aggregate including all 256, then ``finalize_round``: whether it lands in one block, its
+  declared weight against ``normal.max_extrinsic``, its actual weight from
+  ``ExtrinsicSuccess`` and the 256 reward transfers it made.
+
+    .venv/bin/python bench/pallet_capacity.py [--trainers 256]
+
+The weights are whatever ``pallet-decentralml/src/weights.rs`` holds in the runtime the node
+embeds (regenerated with scripts/bench-weights on an optimised node).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from typing import Any
+
+from _results import result, write
+from decentralml.core.chain.client import CallSpec, ChainClient
+from decentralml.core.chain.decentralml import (
+    DecentralMl,
+    TaskTerms,
+    jurisdiction,
+    licence,
+    metrics,
+)
+from decentralml.core.keys import dev_keypair
+from decentralml.core.types import ContentRef
+from seed_chain import chain_node
+from substrateinterface import Keypair
+
+UNIT = 10**12
+PALLET = "DecentralMl"
+CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # 59 bytes, CIDv1 raw
+
+
+def ref(n: int) -> ContentRef:
+    data = f"update {n}".encode()
+    return ContentRef(CID, hashlib.sha256(data).digest(), len(data))
+
+
+def weight_of(value: Any) -> int:
+    return int(value["ref_time"]) if isinstance(value, dict) else int(value)
+
+
+def by_weight(client: ChainClient, signer: Keypair, task: int) -> dict[str, Any]:
+    limits = client.constant("System", "BlockWeights")
+    normal = limits["per_class"]["normal"]
+    base = weight_of(normal["base_extrinsic"])
+    max_total = weight_of(normal["max_total"])
+    max_extrinsic = weight_of(normal["max_extrinsic"])
+    call = client.compose(
+        PALLET,
+        "submit_update",
+        {
+            "task_id": task,
+            "round": 0,
+            "update": ref(0).to_chain(),
+            "samples": 100,
+            "metrics": metrics(0.5, 0.5),
+        },
+    )
+    update_weight = client.estimate_fee(signer, call).weight["ref_time"]
+    length = len(bytes.fromhex(str(client._sign(signer, call, 0).data)[2:]))
+    block_length = client.constant("System", "BlockLength")["max"]["normal"]
+    return {
+        "max_block": weight_of(limits["max_block"]),
+        "normal_max_total": max_total,
+        "normal_max_extrinsic": max_extrinsic,
+        "base_extrinsic": base,
+        "submit_update": update_weight,
+        "fit_by_weight": max_total // (update_weight + base),
+        "length": length,
+        "fit_by_length": int(block_length) // length,
+    }
+
+
+def round_of(client: ChainClient, n: int) -> dict[str, Any]:
+    dml = DecentralMl(client)
+    chain_type = client.chain_type()
+    alice = dev_keypair("//Alice", chain_type)
+    bob = dev_keypair("//Bob", chain_type)
+    keys = [Keypair.create_from_uri(f"//CapacityTrainer{i}", ss58_format=42) for i in range(n)]
+    started = time.perf_counter()
+    client.submit_many(
+        alice,
+        [
+            CallSpec(
+                "Balances", "transfer_keep_alive", {"dest": k.ss58_address, "value": 10 * UNIT}
+            )
+            for k in keys
+        ],
+    )
+    model, _ = dml.register_model(alice, "capacity", ref(1), ref(2), licence=licence("MIT"))
+    terms = TaskTerms(
+        reward_per_round=n * UNIT,
+        total_rounds=2,
+        min_trainers=n,
+        max_trainers=n,
+        trainer_stake=UNIT,
+        round_length=200,
+        challenge_window=1,
+        aggregation="fedavg",
+    )
+    task, _ = dml.create_task(alice, model, terms)
+    code = {"jurisdiction": jurisdiction("DE")}
+    client.submit_from_many([(k, CallSpec(PALLET, "set_trainer_profile", code)) for k in keys])
+    client.submit_from_many([(k, CallSpec(PALLET, "join_task", {"task_id": task})) for k in keys])
+    dml.task_call(bob, "bond_aggregator", task)
+    dml.task_call(bob, "start_round", task)
+    setup_s = time.perf_counter() - started
+
+    capacity = by_weight(client, keys[0], task)
+
+    started = time.perf_counter()
+    receipts = client.submit_from_many(
+        [
+            (
+                k,
+                CallSpec(
+                    PALLET,
+                    "submit_update",
+                    {
+                        "task_id": task,
+                        "round": 0,
+                        "update": ref(i).to_chain(),
+                        "samples": 100 + i,
+                        "metrics": metrics(0.5, 0.5),
+                    },
+                ),
+            )
+            for i, k in enumerate(keys)
+        ]
+    )
+    updates_s = time.perf_counter() - started
+    blocks = sorted({r.block_number for r in receipts})
+    per_block = [sum(1 for r in receipts if r.block_number == b) for b in blocks]
+
+    aggregate = dml.submit_aggregate(
+        bob, task, 0, ref(10**6), [k.ss58_address for k in keys], 0.4, 0.6
+    )
+    while client.block_number() <= aggregate.block_number + 1:
+        time.sleep(0.2)
+    declared = client.estimate_fee(
+        bob, client.compose(PALLET, "finalize_round", {"task_id": task, "round": 0})
+    ).weight["ref_time"]
+    final = dml.finalize_round(bob, task, 0)
+    actual = None
+    paid = 0
+    trainers = {k.ss58_address for k in keys}
+    for event in final.events:
+        if event.pallet == "System" and event.name == "ExtrinsicSuccess":
+            actual = weight_of(event.attributes["dispatch_info"]["weight"])
+        if event.pallet == PALLET and event.name == "RewardPaid":
+            paid += event.attributes["account"] in trainers
+    return {
+        **capacity,
+        "setup_s": setup_s,
+        "updates_s": updates_s,
+        "update_blocks": len(blocks),
+        "updates_per_block": per_block,
+        "finalize_declared": declared,
+        "finalize_actual": actual,
+        "finalize_blocks": 1,  # one extrinsic: one block, or it would not have a receipt
+        "rewards_paid": paid,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trainers", type=int, default=256)
+    args = parser.parse_args()
+    with chain_node(None) as node:
+        client = ChainClient(node.ws_url)
+        try:
+            data = round_of(client, args.trainers)
+        finally:
+            client.close()
+    print(data, flush=True)
+    ms = 1e9  # ref_time picoseconds per millisecond
+    fit = min(data["fit_by_weight"], data["fit_by_length"])
+    n = args.trainers
+    write(
+        "pallet_capacity",
+        f".venv/bin/python bench/pallet_capacity.py --trainers {n}",
+        [
+            result(
+                "submit_update per block (weight and length)",
+                fit,
+                "extrinsics",
+                ">= 1000",
+                fit >= 1000,
+            ),
+            result(
+                "submit_update per block by weight", data["fit_by_weight"], "extrinsics", None, None
+            ),
+            result(
+                "submit_update per block by length", data["fit_by_length"], "extrinsics", None, None
+            ),
+            result("submit_update weight", round(data["submit_update"] / ms, 4), "ms", None, None),
+            result(
+                "base extrinsic weight", round(data["base_extrinsic"] / ms, 4), "ms", None, None
+            ),
+            result(
+                "normal class max_total", round(data["normal_max_total"] / ms, 1), "ms", None, None
+            ),
+            result("submit_update encoded length", data["length"], "bytes", None, None),
+            result(
+                f"finalize_round with {n} updates: declared weight / normal max_extrinsic",
+                round(data["finalize_declared"] / data["normal_max_extrinsic"], 4),
+                "ratio",
+                "<= 1 (one block)",
+                data["finalize_declared"] <= data["normal_max_extrinsic"]
+                and data["rewards_paid"] == n,
+            ),
+            result(
+                f"finalize_round with {n} updates: declared weight",
+                round(data["finalize_declared"] / ms, 3),
+                "ms",
+                None,
+                None,
+            ),
+            result(
+                f"finalize_round with {n} updates: actual weight",
+                round((data["finalize_actual"] or 0) / ms, 3),
+                "ms",
+                None,
+                None,
+            ),
+            result(
+                f"finalize_round with {n} updates: rewards paid",
+                data["rewards_paid"],
+                "transfers",
+                None,
+                None,
+            ),
+            result(
+                f"{n} submit_update sent at once: blocks to include (debug node's authoring time, not weight)",
+                data["update_blocks"],
+                "blocks",
+                None,
+                None,
+            ),
+            result(
+                f"{n} submit_update sent at once: wall time",
+                round(data["updates_s"], 1),
+                "s",
+                None,
+                None,
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
