@@ -238,7 +238,7 @@ def main() -> None:
                 None,
             ),
             result(
-                f"finalize_round with {n} updates: rewards paid",
+                f"finalize_round with {n} updates: trainers paid",
                 data["rewards_paid"],
                 "transfers",
                 None,
