@@ -34,7 +34,7 @@ from .screens.models import ModelsScreen
 from .screens.proposals import ProposalsScreen
 from .screens.tasks import TasksScreen
 from .screens.training import TrainingScreen
-from .services import Action, Backend, PasswordNeeded, touched
+from .services import Action, Backend, PasswordNeeded, shortfall, touched
 from .widgets.status import Status
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,22 @@ class ConsoleApp(App[None]):
         try:
             fee = self.backend.estimate(action)
         except PasswordNeeded:
-            self.call_from_thread(self._ask_password, action, on_done)
+            self.call_from_thread(
+                self.unlock_then, lambda: self.submit_action(action, on_done), action.title
+            )
+            return
+        # Before the dialog: can the account pay the amount (in its token) and the fee?
+        problem = shortfall(
+            action, fee, self.backend.funds(action.token.asset), self.backend.info.token
+        )
+        if problem is not None:
+            self.call_from_thread(
+                self.notify,
+                f"{action.title}: {problem}. Nothing was sent.",
+                title="Insufficient balance",
+                severity="error",
+                timeout=8,
+            )
             return
 
         def decided(ok: bool | None) -> None:
@@ -200,21 +215,37 @@ class ConsoleApp(App[None]):
             self.push_screen, ConfirmScreen(action, fee, self.backend.info.token), decided
         )
 
-    def _ask_password(self, action: Action, on_done: Callable[[Receipt], None] | None) -> None:
+    def unlock_then(self, then: Callable[[], object], purpose: str = "") -> None:
+        """Run ``then`` once the active account's key is unlocked (asks for its password).
+
+        Dev keys and unlocked keys run ``then`` at once. A wrong password is a notification
+        and ``then`` does not run; escape cancels.
+        """
+        if not self.backend.locked():
+            then()
+            return
         spec, _ = self.backend.account()
 
         def got(password: str | None) -> None:
             if password:
-                self._unlock(password, action, on_done)
+                self._unlock(password, then)
+            else:
+                self.notify(f"{purpose or 'unlock'}: cancelled, nothing was sent", timeout=3)
 
-        self.push_screen(PasswordScreen(spec), got)
+        self.push_screen(PasswordScreen(spec, purpose), got)
 
-    @work(thread=True, exclusive=True, group="action", exit_on_error=False)
-    def _unlock(
-        self, password: str, action: Action, on_done: Callable[[Receipt], None] | None
-    ) -> None:
+    # The description replaces Textual's default (the method's arguments, password included),
+    # which Textual writes to its log (TEXTUAL_LOG, devtools).
+    @work(
+        thread=True,
+        exclusive=True,
+        group="unlock",
+        exit_on_error=False,
+        description="unlock the active account",
+    )
+    def _unlock(self, password: str, then: Callable[[], object]) -> None:
         self.backend.unlock_account(password)
-        self.call_from_thread(self.submit_action, action, on_done)
+        self.call_from_thread(then)
 
     @work(thread=True, exclusive=True, group="action", exit_on_error=False)
     def _execute(self, action: Action, on_done: Callable[[Receipt], None] | None) -> None:

@@ -31,6 +31,12 @@ COMMANDS: list[tuple[str, str, str, str | None]] = [
     ("Close proposal", "close the highlighted proposal (enacts it)", "screen.close", "proposals"),
     ("Transfer", "send DML or an asset", "screen.transfer", "balances"),
     ("Unlock votes", "release expired vote locks", "screen.unlock", "balances"),
+    (
+        "Register model",
+        "upload a model's files to IPFS and register it (wizard)",
+        "screen.register",
+        "models",
+    ),
     ("Start role process", "start a trainer, aggregator or verifier", "screen.start", "training"),
     ("Stop role process", "stop the highlighted role process", "screen.stop", "training"),
     ("Account", "switch the active account", "account", None),

@@ -15,12 +15,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from decentralml.core.errors import InputError, KeystoreError
 from decentralml.core.types import (
     AssetId,
     ChainEvent,
+    ContentRef,
     Receipt,
     decode_text,
     enum_name,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from decentralml.core.chain.light import LightReader
     from decentralml.core.chain.records import Record
     from decentralml.core.config import Config
+    from decentralml.core.storage.kubo import KuboStore
     from substrateinterface import Keypair
 
 log = logging.getLogger(__name__)
@@ -324,6 +327,64 @@ class Heads:
     finalized: int
 
 
+@dataclass(frozen=True)
+class Funds:
+    """What the active account has, read just before a confirmation dialog."""
+
+    transferable: int
+    """Native: what may pay fees, transfers, stakes, escrows and deposits."""
+    total: int
+    """Native free + held: the most a vote may lock (vote locks overlap other holds)."""
+    asset: int = 0
+    """The balance of the action's asset (asset actions only)."""
+
+
+LOCKED = "locked"
+"""``Action.effect`` of a vote: a freeze that may overlap funds already held or frozen."""
+
+
+def shortfall(action: Action, fee: int, funds: Funds, native: Token) -> str | None:
+    """Why the active account cannot pay ``action`` and its ``fee``, or None if it can."""
+    f, token = native.fmt, action.token
+    if token.asset is not None:
+        if action.amount > funds.asset:
+            return (
+                f"insufficient {token.symbol} balance: have {token.fmt(funds.asset)}, "
+                f"need {token.fmt(action.amount)} (+ fee {f(fee)})"
+            )
+        if fee > funds.transferable:
+            return f"insufficient balance: have {f(funds.transferable)}, need fee {f(fee)}"
+        return None
+    if action.effect == LOCKED:
+        if action.amount > funds.total or fee > funds.transferable:
+            return (
+                f"insufficient balance: have {f(funds.total)} (free and held), "
+                f"need {f(action.amount)} (+ fee {f(fee)})"
+            )
+        return None
+    if action.amount + fee > funds.transferable:
+        return (
+            f"insufficient balance: have {f(funds.transferable)}, "
+            f"need {f(action.amount)} (+ fee {f(fee)})"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """A model registration as the wizard collected it: local files, not yet uploaded."""
+
+    name: str
+    architecture: Path
+    weights: Path
+    spdx: str | None
+    """A canonical SPDX id, or None for custom terms (``custom_terms``)."""
+    custom_terms: Path | None
+    commercial_use: bool
+    attribution: bool
+    jurisdictions: tuple[str, ...]
+
+
 class PasswordNeeded(KeystoreError):
     """The active account is a keystore account whose key is still locked."""
 
@@ -351,6 +412,17 @@ class Backend(Protocol):
     def account(self) -> tuple[str, str]: ...
     def set_account(self, spec: str) -> tuple[str, str]: ...
     def unlock_account(self, password: str) -> None: ...
+    def locked(self) -> bool:
+        """The active account is a keystore account whose key is not unlocked yet."""
+        ...
+
+    def role_password(self) -> str | None:
+        """The password a role process of the active account needs (None: a dev key)."""
+        ...
+
+    def funds(self, asset: AssetId | None) -> Funds: ...
+    def model_deposit(self) -> int: ...
+    def upload(self, path: Path) -> ContentRef: ...
     def estimate(self, action: Action) -> int: ...
     def execute(self, action: Action) -> Receipt: ...
     def close(self) -> None: ...
@@ -410,7 +482,7 @@ def vote_action(proposal: ProposalRow, aye: bool, balance: int, conviction: int)
         "vote",
         {"proposal_id": proposal.id, "aye": aye, "balance": balance, "conviction": name},
         amount=balance,
-        effect="locked",
+        effect=LOCKED,
         details=(proposal.summary, f"conviction {name} ({conviction_weight(conviction)} votes)"),
     )
 
@@ -499,6 +571,65 @@ def profile_action(code: str) -> Action:
     )
 
 
+def register_model_action(
+    request: ModelRequest,
+    architecture: ContentRef,
+    weights: ContentRef,
+    licence: dict[str, Any],
+    deposit: int,
+) -> Action:
+    """``register_model`` with the uploaded files (core ``model_registration`` builds the call)."""
+    from decentralml.core.chain.decentralml import model_registration
+
+    params = model_registration(
+        request.name,
+        architecture,
+        weights,
+        licence=licence,
+        jurisdictions=request.jurisdictions,
+    )
+    terms = request.spdx or "custom terms"
+    flags = (
+        f"commercial use {'yes' if request.commercial_use else 'no'}, "
+        f"attribution {'yes' if request.attribution else 'no'}"
+    )
+    return Action(
+        f"Register model {request.name!r}",
+        PALLET,
+        "register_model",
+        params,
+        amount=deposit,
+        effect="held as deposit while the model is not retired",
+        details=(
+            f"architecture {architecture.cid[:24]}… ({architecture.size:,} bytes)",
+            f"weights {weights.cid[:24]}… ({weights.size:,} bytes)",
+            f"licence {terms}; {flags}",
+            f"jurisdictions {' '.join(request.jurisdictions) or 'anywhere'}",
+            "the files are on IPFS already: cancelling leaves them unreferenced (harmless)",
+        ),
+    )
+
+
+def registration_action(backend: Backend, request: ModelRequest) -> Action:
+    """Upload the wizard's files to the configured IPFS node, then build the registration.
+
+    Blocking. If an upload fails nothing has been sent (the error says what to do); if the
+    extrinsic later fails or is cancelled, the uploaded files are merely unreferenced.
+    """
+    from decentralml.core.chain.decentralml import licence
+
+    architecture = backend.upload(request.architecture)
+    weights = backend.upload(request.weights)
+    custom = None if request.custom_terms is None else backend.upload(request.custom_terms)
+    terms = licence(
+        request.spdx,
+        custom,
+        commercial_use=request.commercial_use,
+        attribution=request.attribution,
+    )
+    return register_model_action(request, architecture, weights, terms, backend.model_deposit())
+
+
 # ---- the real backend ------------------------------------------------------------------------
 class ChainBackend:
     """The console's backend on a real node (``Config.chain``)."""
@@ -508,6 +639,9 @@ class ChainBackend:
         self.url = config.chain.url
         self._account_spec = account
         self._keypair: Keypair | None = None
+        self._password: str | None = None
+        """Kept in memory only, for role processes the console starts (never logged)."""
+        self._store: KuboStore | None = None
         self._address = ""
         self._client: ChainClient | None = None
         # Two read connections: whole-map reads (10,000 tasks take seconds) must not hold up
@@ -778,6 +912,7 @@ class ChainBackend:
             found = Keystore(self.config.keys.keystore).find(spec)
             self._keypair, self._address = None, found.address
         self._account_spec = spec
+        self._password = None
         return spec, self._address
 
     def unlock_account(self, password: str) -> None:
@@ -786,6 +921,32 @@ class ChainBackend:
         if not self._account_spec:
             raise InputError("choose an account first")
         self._keypair = Keystore(self.config.keys.keystore).unlock(self._account_spec, password)
+        self._password = password
+
+    def locked(self) -> bool:
+        return bool(self._account_spec) and self._keypair is None
+
+    def role_password(self) -> str | None:
+        return self._password
+
+    def funds(self, asset: AssetId | None) -> Funds:
+        if not self._address:
+            raise InputError("no active account: choose one (ctrl+o)")
+        native = self.client.native_balance(self._address)
+        held = 0 if asset is None else self.client.asset_balance(asset, self._address).balance
+        return Funds(native.transferable, native.free + native.reserved, held)
+
+    def model_deposit(self) -> int:
+        return int(self.client.constant(PALLET, "ModelDeposit"))
+
+    def upload(self, path: Path) -> ContentRef:
+        if self._store is None:
+            from decentralml.core.retry import RetryPolicy
+            from decentralml.core.storage.kubo import KuboStore
+
+            policy = RetryPolicy(attempts=2, initial_delay_s=0.25, deadline_s=4.0)
+            self._store = KuboStore(self.config.ipfs, policy=policy)
+        return self._store.add_file(path).ref
 
     def _signer(self) -> Keypair:
         if not self._account_spec:
@@ -804,7 +965,7 @@ class ChainBackend:
         return self.client.submit(self._signer(), action.pallet, action.call, action.params)
 
     def close(self) -> None:
-        for conn in (self._client, *self._readers.values(), self._heads_reader):
+        for conn in (self._client, *self._readers.values(), self._heads_reader, self._store):
             if conn is not None:
                 try:
                     conn.close()

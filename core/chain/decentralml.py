@@ -128,6 +128,28 @@ def licence(
     }
 
 
+def model_registration(
+    name: str,
+    architecture: ContentRef,
+    initial_weights: ContentRef,
+    *,
+    licence: dict[str, Any] | None,
+    jurisdictions: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The parameters of ``register_model`` (shared by the CLI and the console)."""
+    if not name.strip():
+        raise InputError("a model needs a name")
+    if licence is None:
+        raise InputError("a model needs a licence (--licence SPDX, or custom terms)")
+    return {
+        "name": to_hex(name.encode()),
+        "architecture": architecture.to_chain(),
+        "initial_weights": initial_weights.to_chain(),
+        "licence": licence,
+        "jurisdictions": globals()["jurisdictions"](jurisdictions),
+    }
+
+
 def aggregation_rule(text: str) -> Any:
     """``fedavg``, ``median``, ``trimmed:10`` (percent trimmed), ``clip:1000000`` (norm bound)."""
     lowered = text.strip().lower()
@@ -271,17 +293,9 @@ class DecentralMl(DecentralMlReader):
         jurisdictions: Sequence[str] = (),
         on_fee: Callable[[FeeEstimate], bool] = _fee_veto_none,
     ) -> tuple[ModelId, Receipt]:
-        if not name.strip():
-            raise InputError("a model needs a name")
-        params: dict[str, Any] = {
-            "name": to_hex(name.encode()),
-            "architecture": architecture.to_chain(),
-            "initial_weights": initial_weights.to_chain(),
-        }
-        if licence is None:
-            raise InputError("a model needs a licence (--licence SPDX, or custom terms)")
-        params["licence"] = licence
-        params["jurisdictions"] = globals()["jurisdictions"](jurisdictions)
+        params = model_registration(
+            name, architecture, initial_weights, licence=licence, jurisdictions=jurisdictions
+        )
         receipt = self.call(signer, "register_model", params, on_fee=on_fee)
         event = receipt.first(PALLET, "ModelRegistered")
         return int(event.attributes["model_id"]), receipt

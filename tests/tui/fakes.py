@@ -3,21 +3,31 @@
 Fixed data, no clock: the same app state every run. It follows the protocol's arithmetic
 closely enough for the screens (join adds a trainer and a stake, a vote adds conviction-
 weighted ayes or nays) and can be told to fail: ``down`` (node unreachable), ``fail_next``
-(an ExtrinsicFailed with a decoded pallet error), a keystore account with a password.
+(an ExtrinsicFailed with a decoded pallet error), a keystore account with a password
+(``keyed``, password ``right``), ``ipfs_down`` (uploads fail), low balances (``funds_``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
+from pathlib import Path
 
-from decentralml.core.errors import ExtrinsicFailed, InputError, NodeUnreachable, WrongPassword
-from decentralml.core.types import ChainEvent, Receipt
+from decentralml.core.errors import (
+    ExtrinsicFailed,
+    InputError,
+    NodeUnreachable,
+    StoreUnreachable,
+    WrongPassword,
+)
+from decentralml.core.types import ChainEvent, ContentRef, Receipt
 from decentralml.tui.services import (
     NATIVE,
     Action,
     Amount,
     BalanceView,
     ChainInfo,
+    Funds,
     Heads,
     ModelRow,
     Participant,
@@ -71,7 +81,13 @@ class FakeBackend:
         self.sent: list[Action] = []
         self.spec = account
         self.address = ALICE if account == "//Alice" else BOB
-        self.locked = account == "keyed"
+        self.locked_ = account == "keyed"
+        self.password: str | None = None
+        self.right_password = "right"
+        self.ipfs_down = False
+        self.uploads: list[Path] = []
+        self.funds_ = Funds(999_970 * DML, 999_986 * DML, 100_000 * DML)
+        self.funds_asked: list[int | None] = []
         self.tasks_ = {i: _task(i) for i in range(tasks)}
         self.proposals_ = {
             0: ProposalRow(
@@ -227,17 +243,43 @@ class FakeBackend:
             raise InputError(f"no account named {spec!r} in the keystore")
         self.spec = spec
         self.address = ALICE if spec == "//Alice" else BOB
-        self.locked = spec == "keyed"
+        self.locked_ = spec == "keyed"
+        self.password = None
         return spec, self.address
 
     def unlock_account(self, password: str) -> None:
-        if password != "right":
+        if password != self.right_password:
             raise WrongPassword("wrong password for keyed: try again")
-        self.locked = False
+        self.locked_ = False
+        self.password = password
+
+    def locked(self) -> bool:
+        return self.locked_
+
+    def role_password(self) -> str | None:
+        return self.password
+
+    def funds(self, asset: int | None) -> Funds:
+        self._check()
+        self.funds_asked.append(asset)
+        return self.funds_
+
+    def model_deposit(self) -> int:
+        return 10 * DML
+
+    def upload(self, path: Path) -> ContentRef:
+        if self.ipfs_down:
+            raise StoreUnreachable(
+                "IPFS RPC at http://fake:5001 is unreachable: start Kubo (scripts/setup-kubo start)"
+            )
+        data = path.read_bytes()
+        self.uploads.append(path)
+        digest = hashlib.sha256(data).digest()
+        return ContentRef(f"bafkreifake{digest.hex()[:40]}", digest, len(data))
 
     def estimate(self, action: Action) -> int:
         self._check()
-        if self.locked:
+        if self.locked_:
             raise PasswordNeeded("the key of keyed is locked: enter its password")
         return 1_234_567_890
 
@@ -262,6 +304,11 @@ class FakeBackend:
                 prop = replace(prop, nays=prop.nays + weight)
             self.proposals_[prop.id] = replace(prop, support=prop.support + p["balance"])
             events.append(ChainEvent("DecentralMl", "Voted", {"proposal_id": prop.id}))
+        elif action.call == "register_model":
+            new_id = len(self.models_)
+            name = bytes.fromhex(p["name"][2:]).decode()
+            self.models_.append(ModelRow(new_id, name, self.address, "Active", "MIT", (), 0, None))
+            events.append(ChainEvent("DecentralMl", "ModelRegistered", {"model_id": new_id}))
         elif action.call == "create_task":
             new_id = max(self.tasks_) + 1
             self.tasks_[new_id] = _task(new_id, status="Open", trainers=0, model=p["model_id"])

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from decentralml.core.errors import ExtrinsicFailed
 from decentralml.tui.app import ConsoleApp
 from decentralml.tui.entry import _command_index, main
-from decentralml.tui.screens.forms import TaskWizard
+from decentralml.tui.screens.forms import ModelWizard, StartRoleForm, TaskWizard
 from decentralml.tui.screens.modals import ConfirmScreen, PasswordScreen, VoteScreen
 from decentralml.tui.screens.proposals import ProposalsScreen
 from decentralml.tui.screens.tasks import TaskDetailScreen, TasksScreen
 from decentralml.tui.screens.training import TrainingScreen
+from decentralml.tui.services import LOCKED, NATIVE, Action, Funds, shortfall
 from decentralml.tui.widgets.table import VirtualTable
 from textual.pilot import Pilot
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Select
 
-from .fakes import DML, FakeBackend
+from .fakes import DCC, DML, FakeBackend
 from .helpers import screen_text, until
 
 Flow = Callable[[ConsoleApp, Pilot[None]], Awaitable[None]]
@@ -257,3 +260,246 @@ def test_entry_point_routes_console_and_cli(capsys: pytest.CaptureFixture[str]) 
         main(["--help"])
     out = capsys.readouterr().out
     assert "console" in out and "task" in out
+
+
+# ---- registering a model, passwords, balance checks ---------------------------------------------
+def model_files(tmp_path: Path) -> tuple[Path, Path]:
+    arch, weights = tmp_path / "model.json", tmp_path / "weights.npz"
+    arch.write_text('{"layers": [64, 32, 10]}')
+    weights.write_bytes(b"\x93NUMPY fake weights")
+    return arch, weights
+
+
+def error_text(app: ConsoleApp) -> str:
+    return str(app.screen.query_one("#error", Label).render())
+
+
+async def open_model_wizard(app: ConsoleApp, pilot: Pilot[None]) -> ModelWizard:
+    await pilot.press("5")
+    await until(pilot, lambda: getattr(app.screen, "loaded", False), "models")
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, ModelWizard), "the model wizard")
+    assert isinstance(app.screen, ModelWizard)
+    return app.screen
+
+
+def test_register_a_model_with_inline_validation(tmp_path: Path) -> None:
+    arch, weights = model_files(tmp_path)
+
+    async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        wizard = await open_model_wizard(app, pilot)
+        await pilot.press(*"my-mlp", "enter")
+        await pilot.press(*str(tmp_path / "missing.json"))
+        assert "no readable file" in error_text(app)
+        await pilot.press("enter")  # refused: the focus stays on the bad field
+        assert wizard.query_one("#architecture", Input).has_focus
+        wizard.query_one("#architecture", Input).value = str(arch)
+        await pilot.pause()
+        assert error_text(app) == ""
+        await pilot.press("enter")
+        wizard.query_one("#weights", Input).value = str(weights)
+        await pilot.press("enter")  # -> step 2, licence: SPDX or custom terms, then the id
+        assert wizard.query_one("#terms", Select).has_focus
+        await pilot.press("tab")
+        spdx = wizard.query_one("#spdx", Input)
+        assert spdx.has_focus and spdx.value == "Apache-2.0"
+        spdx.value = "Apache-9.9"
+        await pilot.pause()
+        assert "not an SPDX licence id" in error_text(app) and "Apache-2.0" in error_text(app)
+        spdx.value = "mit"
+        await pilot.pause()
+        assert error_text(app) == ""
+        await pilot.press("ctrl+n")  # -> step 3: flags and jurisdictions
+        codes = wizard.query_one("#jurisdictions", Input)
+        codes.value = "DE XX"
+        await pilot.pause()
+        assert "not an ISO 3166-1 alpha-2 country code: XX" in error_text(app)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ModelWizard)  # refused, nothing uploaded or sent
+        assert backend.uploads == []
+        codes.value = "de fr"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        await until(pilot, lambda: "Estimated fee" in screen_text(app), "the fee")
+        text = screen_text(app)
+        assert "Register model 'my-mlp'" in text and "Amount: 10 DML (held as deposit" in text
+        assert "licence MIT; commercial use no, attribution yes" in text
+        assert "jurisdictions DE FR" in text
+        await pilot.press("y")
+        await until(pilot, lambda: 2 in app.screen.all, "the new model in the table")  # type: ignore[attr-defined]
+        table = app.screen.query_one("#models", VirtualTable)
+        assert "my-mlp" in [str(r.cells[1]) for r in table.rows]
+
+    backend = FakeBackend()
+    run(flow, backend)
+    assert backend.uploads == [arch, weights]
+    (action,) = backend.sent
+    assert action.call == "register_model"
+    assert action.params["licence"]["terms"] == {"Spdx": "0x" + b"MIT".hex()}
+    assert action.params["licence"]["commercial_use"] is False
+    assert action.params["jurisdictions"] == [["0x" + b"DE".hex(), "0x" + b"FR".hex()]]
+    assert action.params["architecture"]["size"] == arch.stat().st_size
+
+
+def test_ipfs_down_registers_nothing(tmp_path: Path) -> None:
+    arch, weights = model_files(tmp_path)
+    backend = FakeBackend()
+    backend.ipfs_down = True
+
+    async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        wizard = await open_model_wizard(app, pilot)
+        wizard.query_one("#name", Input).value = "m"
+        wizard.query_one("#architecture", Input).value = str(arch)
+        wizard.query_one("#weights", Input).value = str(weights)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("unreachable" in n.message for n in app._notifications), "n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "Traceback" not in screen_text(app)
+
+    run(flow, backend)
+    assert backend.sent == []
+
+
+def test_insufficient_balance_is_refused_before_the_dialog() -> None:
+    backend = FakeBackend()
+    backend.funds_ = Funds(transferable=DML // 20, total=DML // 20, asset=DML // 100)
+
+    async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("J")  # task 0: stake 0.1 DML
+        await until(pilot, lambda: bool(app._notifications), "a notification")
+        messages = [n.message for n in app._notifications]
+        assert any(
+            "insufficient balance: have 0.05 DML, need 0.1 DML (+ fee 0.00123456789 DML)" in m
+            for m in messages
+        ), messages
+        assert not isinstance(app.screen, ConfirmScreen)
+        table = tasks_table(app)
+        while table.current_key != 4:  # task 4: reward and stake in asset 1 (DCC)
+            await pilot.press("down")
+        app.clear_notifications()
+        await pilot.press("J")
+        await until(pilot, lambda: bool(app._notifications), "a notification")
+        messages = [n.message for n in app._notifications]
+        assert any("insufficient DCC balance: have 0.01 DCC, need 0.1 DCC" in m for m in messages)
+        assert backend.funds_asked == [None, 1]
+
+    run(flow, backend)
+    assert backend.sent == []
+
+
+def test_shortfall_rules() -> None:
+    fee = 10
+    spend = Action("t", "Balances", "transfer_keep_alive", {}, amount=100, effect="transferred")
+    assert shortfall(spend, fee, Funds(110, 110), NATIVE) is None
+    assert shortfall(spend, fee, Funds(109, 500), NATIVE) == (
+        "insufficient balance: have 0.000000000109 DML, need 0.0000000001 DML "
+        "(+ fee 0.00000000001 DML)"
+    )
+    vote = Action("v", "DecentralMl", "vote", {}, amount=400, effect=LOCKED)
+    assert shortfall(vote, fee, Funds(20, 400), NATIVE) is None  # a lock may overlap holds
+    assert "have 0.000000000399 DML (free and held), need 0.0000000004 DML" in str(
+        shortfall(vote, fee, Funds(20, 399), NATIVE)
+    )
+    assert shortfall(vote, fee, Funds(9, 400), NATIVE) is not None  # the fee is paid from free
+    stake = Action("j", "DecentralMl", "join_task", {}, amount=50, token=DCC, effect="staked")
+    assert shortfall(stake, fee, Funds(10, 10, asset=50), NATIVE) is None
+    assert "need fee" in str(shortfall(stake, fee, Funds(9, 9, asset=50), NATIVE))
+    no_amount = Action("c", "DecentralMl", "close_proposal", {})
+    assert shortfall(no_amount, fee, Funds(9, 9), NATIVE) is not None
+
+
+class FakePopen:
+    """Records how a role process would have been started (no process is started)."""
+
+    started: ClassVar[list[tuple[list[str], dict[str, str]]]] = []
+
+    def __init__(self, argv: list[str], **kw: Any) -> None:
+        FakePopen.started.append((list(argv), dict(kw["env"])))
+        self.pid = 0
+
+    def poll(self) -> int:
+        return 0  # "exited": the console never signals it
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+def test_keystore_password_for_roles_and_signing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import textual.constants
+    from decentralml.tui import training
+
+    secret, wrong = "correct-horse-42", "wrong-battery-7"
+    textual_log = tmp_path / "textual.log"
+    monkeypatch.setattr(textual.constants, "LOG_FILE", str(textual_log))
+    monkeypatch.delenv("DECENTRALML_PASSWORD", raising=False)
+    monkeypatch.setattr(training.subprocess, "Popen", FakePopen)
+    FakePopen.started = []
+    caplog.set_level(logging.DEBUG)
+    backend = FakeBackend(account="keyed")
+    backend.right_password = secret
+    roles = tmp_path / "roles"
+
+    async def start_aggregator(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, StartRoleForm), "the role form")
+        app.screen.query_one("#role", Select).value = "aggregate"
+        app.screen.query_one("#task", Input).value = "3"
+        await pilot.press("ctrl+s")
+
+    async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen), "training")
+        await start_aggregator(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password")
+        assert app.screen.query_one("#password", Input).password  # masked
+        await pilot.press(*wrong, "enter")
+        await until(pilot, lambda: bool(app._notifications), "a notification")
+        assert any("wrong password" in n.message for n in app._notifications)
+        assert FakePopen.started == [] and backend.locked()
+        assert wrong not in screen_text(app)
+        await start_aggregator(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password again")
+        await pilot.press(*secret, "enter")
+        await until(pilot, lambda: bool(FakePopen.started), "the role process")
+        # unlocked now: a signing action asks nothing more, a second role neither
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, TasksScreen), "tasks")
+        await pilot.press("J")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        await pilot.press("y")
+        await until(pilot, lambda: bool(backend.sent), "the join")
+
+    run(flow, backend, tmp_path=roles)
+    ((argv, env),) = FakePopen.started
+    assert env["DECENTRALML_PASSWORD"] == secret
+    assert not any(secret in a for a in argv) and "keyed" in argv
+    # Textual's debug log (TEXTUAL_LOG, devtools) records every key and message, so typed
+    # passwords appear there (docs/console.md warns); what must not is the workers' record.
+    workers = [line for line in textual_log.read_text().splitlines() if "Worker" in line]
+    assert any("unlock the active account" in line for line in workers)
+    assert not any(secret in line or wrong in line for line in workers)
+    assert secret not in caplog.text and wrong not in caplog.text
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != textual_log:
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_wrong_password_uploads_nothing(tmp_path: Path) -> None:
+    arch, weights = model_files(tmp_path)
+    backend = FakeBackend(account="keyed")
+
+    async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        wizard = await open_model_wizard(app, pilot)
+        wizard.query_one("#name", Input).value = "m"
+        wizard.query_one("#architecture", Input).value = str(arch)
+        wizard.query_one("#weights", Input).value = str(weights)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password")
+        await pilot.press(*"nope", "enter")
+        await until(pilot, lambda: bool(app._notifications), "a notification")
+        assert any("wrong password" in n.message for n in app._notifications)
+
+    run(flow, backend)
+    assert backend.uploads == [] and backend.sent == []

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
 
 from ..messages import ChainChanged
 from ..services import Backend
@@ -17,7 +18,21 @@ if TYPE_CHECKING:
     from ..app import ConsoleApp
 
 
-class Panel(Screen[None]):
+class ReportsWorkerErrors(Screen[None]):
+    """A screen whose failed workers become notifications.
+
+    ``Worker.StateChanged`` does not bubble, so a screen's worker errors never reach
+    ``ConsoleApp.on_worker_state_changed`` by themselves: hand them over here.
+    """
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            report = getattr(self.app, "report", None)
+            if report is not None:
+                report(event.worker.error)
+
+
+class Panel(ReportsWorkerErrors):
     """A panel: ``compose_body`` between the status bar and the footer."""
 
     @property

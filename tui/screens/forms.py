@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from decentralml.core.chain.decentralml import TaskTerms, licence, proposal_kind
@@ -21,8 +22,10 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, Select
 
+from ..codes import country_codes, spdx_id
 from ..services import (
     Action,
+    ModelRequest,
     Token,
     create_task_action,
     proposal_action,
@@ -42,6 +45,8 @@ class Field:
     """A Select with these (label, value) pairs instead of an Input."""
     when: Callable[[dict[str, Any]], bool] | None = None
     """Shown only when this holds for the values so far."""
+    check: Callable[[str], object] | None = None
+    """Validates an Input as it is typed: raises InputError with what is wrong (inline)."""
 
 
 class FormScreen(ModalScreen[T | None], Generic[T]):
@@ -56,6 +61,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     def __init__(self, steps: Sequence[Sequence[Field]], title: str | None = None) -> None:
         super().__init__()
         self.steps = [list(s) for s in steps]
+        self.fields = {f.id: f for fields in self.steps for f in fields}
         self.title_text = title or self.TITLE_TEXT
         self.step = 0
 
@@ -127,7 +133,28 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._next_field(event.input)
+        if self._check(event.input):
+            self._next_field(event.input)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._check(event.input)
+
+    def _check(self, widget: Input) -> bool:
+        """Run the field's inline check: show what is wrong under the form, or clear it."""
+        field = self.fields.get(widget.id or "")
+        if field is None or field.check is None:
+            return True
+        error = self.query_one("#error", Label)
+        try:
+            if widget.value.strip():
+                field.check(widget.value.strip())
+        except DecentralMLError as exc:
+            widget.add_class("-invalid")
+            error.update(str(exc))
+            return False
+        widget.remove_class("-invalid")
+        error.update("")
+        return True
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self._show_step_fields()
@@ -229,7 +256,13 @@ class TaskWizard(FormScreen[Action]):
                         ("Norm-clipped FedAvg", "clip:1000000"),
                     ],
                 ),
-                Field("jurisdictions", "Jurisdictions (blank: anywhere)", "", "DE FR"),
+                Field(
+                    "jurisdictions",
+                    "Jurisdictions (blank: anywhere)",
+                    "",
+                    "DE FR",
+                    check=country_codes,
+                ),
             ],
         ]
         super().__init__(steps)
@@ -253,7 +286,7 @@ class TaskWizard(FormScreen[Action]):
             challenge_window=_int(values, "challenge_window", "challenge window", 1),
             aggregation=str(values["aggregation"]),
             asset=asset_id,
-            jurisdictions=tuple(str(values["jurisdictions"]).replace(",", " ").split()),
+            jurisdictions=tuple(country_codes(str(values["jurisdictions"]))),
         )
         if terms.reward_per_round <= 0:
             raise InputError("reward per round must be positive")
@@ -287,7 +320,13 @@ class ProposalWizard(FormScreen[Action]):
             ],
             [
                 Field("version", "Version", "0", when=kind_is("approve-version", "reject-version")),
-                Field("spdx", "SPDX licence id", "Apache-2.0", when=kind_is("licence")),
+                Field(
+                    "spdx",
+                    "SPDX licence id",
+                    "Apache-2.0",
+                    when=kind_is("licence"),
+                    check=spdx_id,
+                ),
                 Field(
                     "commercial",
                     "Commercial use",
@@ -300,6 +339,7 @@ class ProposalWizard(FormScreen[Action]):
                     "",
                     "DE FR",
                     when=kind_is("jurisdictions"),
+                    check=country_codes,
                 ),
                 Field(
                     "action",
@@ -324,10 +364,12 @@ class ProposalWizard(FormScreen[Action]):
             value = proposal_kind(
                 kind,
                 model=model,
-                licence=licence(str(values["spdx"]), commercial_use=bool(values["commercial"])),
+                licence=licence(
+                    spdx_id(str(values["spdx"])), commercial_use=bool(values["commercial"])
+                ),
             )
         elif kind == "jurisdictions":
-            codes = str(values["codes"]).replace(",", " ").split()
+            codes = country_codes(str(values["codes"]))
             value = proposal_kind(kind, model=model, jurisdictions=codes)
         else:
             value = proposal_kind(kind, model=model, action=str(values["action"]))
@@ -401,3 +443,107 @@ class StartRoleForm(FormScreen[RoleRequest]):
         if role != "aggregate" and not data:
             raise InputError("a trainer or verifier needs a dataset path")
         return RoleRequest(role, _int(values, "task", "task id"), data)
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise InputError("give the path of a local file")
+    if not path.is_file():
+        raise InputError(f"no readable file at {path}")
+    return path
+
+
+MAX_NAME_BYTES = 256
+"""The call's bound on a model name (the runtime may allow fewer: its error says so)."""
+
+
+def model_name(text: str) -> str:
+    name = text.strip()
+    if not name:
+        raise InputError("a model needs a name")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InputError(f"a model name has at most {MAX_NAME_BYTES} bytes")
+    return name
+
+
+class ModelWizard(FormScreen[ModelRequest]):
+    """Register a model: files, licence, then flags and jurisdictions.
+
+    Only local checks here; the upload (to the configured IPFS node) happens after the
+    wizard, then the usual fee estimate, balance check and confirmation.
+    """
+
+    TITLE_TEXT = "Register a model"
+
+    def __init__(self) -> None:
+        def custom(values: dict[str, Any]) -> bool:
+            return values.get("terms") == "custom"
+
+        steps = [
+            [
+                Field("name", "Name", "", "e.g. digits-mlp", check=model_name),
+                Field(
+                    "architecture",
+                    "Architecture spec file",
+                    "",
+                    "path, e.g. model.json",
+                    check=existing_file,
+                ),
+                Field(
+                    "weights",
+                    "Initial weights file",
+                    "",
+                    "path, e.g. weights.npz",
+                    check=existing_file,
+                ),
+            ],
+            [
+                Field(
+                    "terms",
+                    "Licence",
+                    options=[("SPDX licence id", "spdx"), ("Custom terms (a file)", "custom")],
+                ),
+                Field(
+                    "spdx",
+                    "SPDX licence id",
+                    "Apache-2.0",
+                    "e.g. MIT",
+                    when=lambda v: not custom(v),
+                    check=spdx_id,
+                ),
+                Field(
+                    "custom",
+                    "Custom terms file (uploaded, referenced by CID)",
+                    "",
+                    "path, e.g. LICENCE.txt",
+                    when=custom,
+                    check=existing_file,
+                ),
+            ],
+            [
+                Field("commercial", "Commercial use", options=[("no", False), ("yes", True)]),
+                Field("attribution", "Attribution", options=[("yes", True), ("no", False)]),
+                Field(
+                    "jurisdictions",
+                    "Allowed jurisdictions (ISO 3166-1 alpha-2; blank: anywhere)",
+                    "",
+                    "DE FR",
+                    check=country_codes,
+                ),
+            ],
+        ]
+        super().__init__(steps)
+
+    def build(self, values: dict[str, Any]) -> ModelRequest:
+        is_custom = values["terms"] == "custom"
+        return ModelRequest(
+            name=model_name(str(values["name"])),
+            architecture=existing_file(str(values["architecture"])),
+            weights=existing_file(str(values["weights"])),
+            spdx=None if is_custom else spdx_id(str(values["spdx"])),
+            custom_terms=existing_file(str(values["custom"])) if is_custom else None,
+            commercial_use=bool(values["commercial"]),
+            attribution=bool(values["attribution"]),
+            jurisdictions=tuple(country_codes(str(values["jurisdictions"]))),
+        )

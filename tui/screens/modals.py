@@ -51,18 +51,27 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class PasswordScreen(ModalScreen[str | None]):
+    """A keystore password, masked; it goes to the unlock worker and nowhere else."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="password.cancel")
     ]
 
-    def __init__(self, account: str) -> None:
+    def __init__(self, account: str, purpose: str = "") -> None:
         super().__init__()
         self.account = account
+        self.purpose = purpose
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(f"Password of {self.account}", classes="dialog-title")
+            if self.purpose:
+                yield Label(f"to unlock the key for: {self.purpose}", classes="detail")
             yield Input(password=True, id="password", placeholder="password")
+            yield Label(
+                "the key stays unlocked in this console until you switch accounts",
+                classes="hint",
+            )
             yield Label("enter: unlock   escape: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

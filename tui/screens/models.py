@@ -1,8 +1,8 @@
-"""Models: the registry with licence, jurisdictions and status; versions of the selected model."""
+"""Models: the registry with licence, jurisdictions and status; versions; registering a model."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ..messages import ChainChanged
-from ..services import ModelRow, VersionRow
+from ..services import ModelRequest, ModelRow, VersionRow, registration_action
 from ..widgets.table import Column, Row, VirtualTable
 from .base import Panel
 
@@ -30,6 +30,7 @@ COLUMNS = [
 
 class ModelsScreen(Panel):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "register", "Register", id="models.register"),
         Binding("r", "reload", "Reload", id="models.reload"),
     ]
 
@@ -65,7 +66,7 @@ class ModelsScreen(Panel):
         self.all = {m.id: m for m in rows}
         self.loaded = True
         table = self.query_one("#models", VirtualTable)
-        table.empty = "no models registered (decentralml model register)"
+        table.empty = "no models registered (n: register one)"
         table.set_rows(
             [
                 Row(
@@ -108,3 +109,24 @@ class ModelsScreen(Panel):
         if not versions:
             lines.append("  none yet (a completed task proposes one)")
         self.query_one("#versions", Static).update("\n".join(lines))
+
+    # ---- registering a model ------------------------------------------------------------------
+    def action_register(self) -> None:
+        from .forms import ModelWizard
+
+        def made(request: Any) -> None:
+            if isinstance(request, ModelRequest):
+                # Unlock first: a wrong password should cost nothing, not even an upload.
+                purpose = f"register model {request.name!r}"
+                self.capp.unlock_then(lambda: self.upload_and_register(request), purpose)
+
+        self.app.push_screen(ModelWizard(), made)
+
+    @work(thread=True, exclusive=True, group="models-register", exit_on_error=False)
+    def upload_and_register(self, request: ModelRequest) -> None:
+        """Upload the files (a failure sends nothing), then the usual confirm-and-send."""
+        self.app.call_from_thread(
+            self.notify, f"uploading the files of {request.name!r} to IPFS…", timeout=3
+        )
+        action = registration_action(self.backend, request)
+        self.app.call_from_thread(self.capp.submit_action, action)

@@ -9,7 +9,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from ..messages import ChainChanged
@@ -17,7 +16,7 @@ from ..services import ProposalRow, Thresholds, close_action, vote_action
 from ..widgets.status import StatusBar, short
 from ..widgets.table import Column, Row, VirtualTable
 from ..widgets.tally import TallyBar, tally_bar
-from .base import Panel
+from .base import Panel, ReportsWorkerErrors
 
 PERBILL = 1_000_000_000
 
@@ -217,7 +216,7 @@ def open_vote(app: Any, p: ProposalRow, aye: bool) -> None:
     app.push_screen(VoteScreen(p, app.backend.info.token, aye), chosen)
 
 
-class ProposalDetailScreen(Screen[None]):
+class ProposalDetailScreen(ReportsWorkerErrors):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back", id="pdetail.back"),
         Binding("a", "vote(True)", "Aye", id="pdetail.aye"),

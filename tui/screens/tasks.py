@@ -10,14 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from ..messages import ChainChanged
 from ..services import TaskDetail, TaskRow, Token, task_action
 from ..widgets.status import StatusBar, short
 from ..widgets.table import Column, Row, VirtualTable
-from .base import Panel
+from .base import Panel, ReportsWorkerErrors
 
 STATUS_STYLE = {
     "Open": "cyan",
@@ -238,7 +237,7 @@ class TasksScreen(Panel):
         self.app.call_from_thread(self.app.push_screen, TaskWizard(models, tokens), created)
 
 
-class TaskDetailScreen(Screen[None]):
+class TaskDetailScreen(ReportsWorkerErrors):
     """One task: terms, the running round, participants, updates and rewards."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

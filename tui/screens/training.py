@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from decentralml.core.errors import InputError
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -149,7 +150,10 @@ class TrainingScreen(Panel):
 
         def chosen(request: Any) -> None:
             if isinstance(request, RoleRequest):
-                self.start_role(request)
+                # A keystore account's role signs in its own process: it needs the password,
+                # asked here (once per console session) and handed over in its environment.
+                purpose = f"start a {request.role} process for task {request.task}"
+                self.capp.unlock_then(lambda: self.start_role(request), purpose)
 
         self.app.push_screen(StartRoleForm(), chosen)
 
@@ -158,9 +162,18 @@ class TrainingScreen(Panel):
         assert self.monitor is not None
         spec, _ = self.backend.account()
         if not spec:
-            raise ValueError("choose an account first (ctrl+o)")
+            raise InputError("choose an account first (ctrl+o)")
+        if self.backend.locked():  # the password dialog was skipped or failed
+            raise InputError(f"the key of {spec} is locked: nothing was started")
         url = str(getattr(self.backend, "url", ""))
-        run = self.monitor.start(request.role, request.task, spec, request.data, url)
+        run = self.monitor.start(
+            request.role,
+            request.task,
+            spec,
+            request.data,
+            url,
+            password=self.backend.role_password(),
+        )
         self.app.call_from_thread(
             self.notify, f"started {run.key} (pid {run.process.pid if run.process else '?'})"
         )
