@@ -3,7 +3,8 @@
 One test walks the whole path a person takes from the keyboard: create a task with the
 wizard, join it, create a licence proposal, vote on it with a conviction, and see the tally
 change; every step goes through the fee estimate and the confirmation dialog. The chain
-state it starts from (a model, a trainer profile) is made here through the core.
+state it starts from (a model, a trainer profile) is made here through the core. A second
+registers a model from the Models panel, its files uploaded to a real Kubo daemon.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from decentralml.core.config import load_config
 from decentralml.core.keys import dev_keypair
 from decentralml.core.types import ChainType, ContentRef
 from decentralml.tui.app import ConsoleApp
-from decentralml.tui.screens.forms import ProposalWizard, TaskWizard
+from decentralml.tui.screens.forms import ModelWizard, ProposalWizard, TaskWizard
 from decentralml.tui.screens.modals import ConfirmScreen, VoteScreen
+from decentralml.tui.screens.models import ModelsScreen
 from decentralml.tui.screens.proposals import ProposalsScreen
 from decentralml.tui.screens.tasks import TasksScreen
 from decentralml.tui.services import ChainBackend
 from textual.widgets import Input, Label, Select
 
 from tests.integration.devnode import DevNode
+from tests.integration.kubo import KuboDaemon
 
 from .helpers import screen_text, until
 
@@ -54,12 +57,12 @@ def model_id(dev_node: DevNode) -> int:
         return model
 
 
-def backend(dev_node: DevNode, tmp_path: Path) -> ChainBackend:
+def backend(dev_node: DevNode, tmp_path: Path, kubo: KuboDaemon | None = None) -> ChainBackend:
     config = load_config(
         None,
         overrides={
             "chain": {"url": dev_node.ws_url},
-            "ipfs": {},
+            "ipfs": {} if kubo is None else {"api_url": kubo.api_url},
             "keys": {"keystore": str(tmp_path / "keystore")},
         },
     )
@@ -170,3 +173,46 @@ async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
         # the detail view shows the same tally
         await pilot.press("enter")
         await until(pilot, lambda: "ayes 10 DML" in screen_text(app), "the proposal detail")
+
+
+def test_register_a_model_from_the_console(
+    dev_node: DevNode, kubo: KuboDaemon, tmp_path: Path
+) -> None:
+    asyncio.run(register_flow(dev_node, kubo, tmp_path))
+
+
+async def register_flow(dev_node: DevNode, kubo: KuboDaemon, tmp_path: Path) -> None:
+    arch, weights = tmp_path / "model.json", tmp_path / "weights.npz"
+    arch.write_text('{"layers": [64, 32, 10], "activation": "relu"}')
+    weights.write_bytes(bytes(range(256)) * 64)
+    name = f"console-registered-{tmp_path.name[-12:]}"
+    app = ConsoleApp(backend(dev_node, tmp_path, kubo), events_dir=tmp_path / "roles")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.status.state == "connected", "the connection")
+        await pilot.press("5")
+        models = app.screen
+        assert isinstance(models, ModelsScreen)
+        await until(pilot, lambda: models.loaded, "models")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ModelWizard), "the model wizard")
+        wizard = app.screen
+        await pilot.press(*name, "enter")
+        wizard.query_one("#architecture", Input).value = str(arch)
+        wizard.query_one("#weights", Input).value = str(weights)
+        await pilot.press("ctrl+n", "ctrl+n")  # licence: the default SPDX id Apache-2.0
+        wizard.query_one("#jurisdictions", Input).value = "DE FR"
+        await pilot.press("ctrl+s")
+        text = await confirm(pilot, app)  # after the upload: the CIDs are in the dialog
+        assert f"Register model '{name}'" in text and "DML (held as deposit" in text, text
+        assert "licence Apache-2.0" in text
+
+        def row() -> list[str] | None:
+            for m in models.all.values():
+                if m.name == name:
+                    return [m.status, m.licence, " ".join(m.jurisdictions)]
+            return None
+
+        await until(pilot, lambda: row() is not None, "the new model in the table")
+        assert row() == ["Active", "Apache-2.0", "DE FR"]
+        table = models.query_one("#models")
+        assert name in [str(r.cells[1]) for r in table.rows]  # type: ignore[attr-defined]
