@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from decentralml.tui.app import ConsoleApp
-from decentralml.tui.screens.forms import ProposalWizard, TaskWizard
-from decentralml.tui.screens.modals import ConfirmScreen, VoteScreen
+from decentralml.tui.screens.forms import ModelWizard, ProposalWizard, TaskWizard
+from decentralml.tui.screens.modals import ConfirmScreen, PasswordScreen, VoteScreen
 from decentralml.tui.screens.proposals import ProposalDetailScreen
 from decentralml.tui.screens.tasks import TaskDetailScreen
 from textual.pilot import Pilot
@@ -81,11 +81,15 @@ SCREENS: dict[str, tuple[list[str], Callable[[ConsoleApp], bool]]] = {
     "balances": (["3"], lambda a: getattr(a.screen, "view", None) is not None),
     "training": (["4"], lambda a: "submitted" in screen_text(a)),
     "models": (["5"], lambda a: "Versions of model 0" in screen_text(a)),
+    "model_wizard": (["5", "n"], lambda a: isinstance(a.screen, ModelWizard)),
+    "password": (["J"], lambda a: isinstance(a.screen, PasswordScreen)),
 }
+ACCOUNTS = {"password": "keyed"}
+"""Screens shown with another active account than //Alice (keyed: a locked keystore key)."""
 
 
-def make_app(tmp_path: Path) -> ConsoleApp:
-    return ConsoleApp(FakeBackend(), events_dir=roles_dir(tmp_path), follow=False)
+def make_app(tmp_path: Path, account: str = "//Alice") -> ConsoleApp:
+    return ConsoleApp(FakeBackend(account=account), events_dir=roles_dir(tmp_path), follow=False)
 
 
 def before(keys: list[str], ready: Callable[[ConsoleApp], bool]) -> Any:
@@ -110,7 +114,8 @@ def before(keys: list[str], ready: Callable[[ConsoleApp], bool]) -> Any:
 @pytest.mark.parametrize("name", list(SCREENS))
 def test_screen(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]) -> None:
     keys, ready = SCREENS[name]
-    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=before(keys, ready))
+    app = make_app(tmp_path, ACCOUNTS.get(name, "//Alice"))
+    assert snap_compare(app, terminal_size=size, run_before=before(keys, ready))
 
 
 @pytest.mark.skipif(
