@@ -19,7 +19,12 @@ process on this machine (which is what TFF's simulation does too).
     (``fl.aggregate``), encode and upload the result (``roles.combine``).
   Reported per phase, median over the rounds.
 
+The chain's part is a fixed number of blocks per round, so the ratio depends on how much
+training a round holds: it is measured at several work sizes (``--local-epochs``; 2 is the
+demo spec's, the rest of the spec unchanged), each with its own model and task on one node.
+
     nice -n 10 .venv/bin/python bench/fl_round_overhead.py [--rounds 3] [--tff-runs 3]
+        [--local-epochs 2 20]
 """
 
 from __future__ import annotations
@@ -225,24 +230,64 @@ def chain_round(
     return times
 
 
+def measure(
+    client: ChainClient,
+    store: KuboStore,
+    spec: Any,
+    weights: Any,
+    shards: list[Any],
+    keys: list[Keypair],
+    rounds: int,
+    tff_runs: int,
+) -> dict[str, Any]:
+    """One work size: the pure TFF round and ``rounds`` chain rounds of the same spec."""
+    from decentralml.core.fl import encode_weights
+
+    learning = FlLearning()
+    learning.prepare(spec)
+    try:
+        tff_times = tff_round_times(spec, weights, shards, tff_runs)
+        task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
+        # Warm-up round (client work tracing for the delta path), not reported.
+        chain_round(client, store, learning, spec, task, keys, aggregator, shards)
+        measured = [
+            chain_round(client, store, learning, spec, task, keys, aggregator, shards)
+            for _ in range(rounds)
+        ]
+    finally:
+        learning.shutdown()
+    tff = statistics.median(tff_times)
+    phases = {k: statistics.median(r[k] for r in measured) for k in measured[0]}
+    total = statistics.median(sum(r.values()) for r in measured)
+    print(
+        f"local epochs {spec.plan.local_epochs}: pure TFF {tff:.2f} s {[round(t, 2) for t in tff_times]}, "
+        f"chain round {total:.2f} s {[{k: round(v, 2) for k, v in r.items()} for r in measured]}",
+        flush=True,
+    )
+    return {"tff": tff, "total": total, "phases": phases}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tff-runs", type=int, default=3)
+    parser.add_argument(
+        "--local-epochs",
+        type=int,
+        nargs="+",
+        default=[2, 20],
+        help="work sizes to measure; 2 is the demo spec's, the first one is the headline",
+    )
     args = parser.parse_args()
 
-    from decentralml.core.fl import demo_federation, encode_weights, initial_weights
+    from dataclasses import replace
 
-    shards, _, spec = demo_federation("digits", TRAINERS, alpha=1.0, seed=0)
-    weights = initial_weights(spec, seed=0)
-    learning = FlLearning()
-    learning.prepare(spec)
+    from decentralml.core.fl import demo_federation, initial_weights
 
-    tff_times = tff_round_times(spec, weights, shards, args.tff_runs)
-    tff = statistics.median(tff_times)
-    print(f"pure TFF round: {tff:.2f} s (runs {[round(t, 2) for t in tff_times]})")
-
-    keys = [Keypair.create_from_uri(f"//BenchTrainer{i}", ss58_format=42) for i in range(TRAINERS)]
+    shards, _, demo_spec = demo_federation("digits", TRAINERS, alpha=1.0, seed=0)
+    weights = initial_weights(demo_spec, seed=0)
+    keys_made = 0
+    sizes: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         node = DevNode(base_path=Path(tmp) / "node")
         kubo = KuboDaemon(repo=Path(tmp) / "ipfs")
@@ -251,58 +296,68 @@ def main() -> None:
         try:
             client = ChainClient(node.ws_url)
             store = KuboStore(IpfsConfig(api_url=kubo.api_url))
-            task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
-            # Warm-up round (client work tracing for the delta path), not reported.
-            chain_round(client, store, learning, spec, task, keys, aggregator, shards)
-            rounds = [
-                chain_round(client, store, learning, spec, task, keys, aggregator, shards)
-                for _ in range(args.rounds)
-            ]
+            for epochs in args.local_epochs:
+                spec = replace(demo_spec, plan=replace(demo_spec.plan, local_epochs=epochs))
+                keys = [
+                    Keypair.create_from_uri(f"//BenchTrainer{keys_made + i}", ss58_format=42)
+                    for i in range(TRAINERS)
+                ]
+                keys_made += TRAINERS
+                sizes[epochs] = measure(
+                    client, store, spec, weights, shards, keys, args.rounds, args.tff_runs
+                )
             store.close()
             client.close()
         finally:
-            learning.shutdown()
             kubo.stop()
             node.stop()
 
-    phases = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-    totals = [sum(r.values()) for r in rounds]
-    total = statistics.median(totals)
-    ratio = total / tff
-    # Per-round cost that does not grow with the training work: chain, upload, aggregate.
-    fixed = phases["chain"] + phases["upload"] + phases["aggregate"]
-    for r in rounds:
-        print({k: round(v, 2) for k, v in r.items()})
-    write(
-        "fl_round_overhead",
-        f"nice -n 10 .venv/bin/python bench/fl_round_overhead.py --rounds {args.rounds} "
-        f"--tff-runs {args.tff_runs}",
-        [
-            result("pure TFF round (10 trainers, digits CNN)", round(tff, 3), "s", None, None),
-            result("chain+IPFS round total", round(total, 3), "s", None, None),
-            result("chain+IPFS / pure TFF", round(ratio, 2), "x", "<= 1.5x", ratio <= 1.5),
-            result("phase: train", round(phases["train"], 3), "s", None, None),
-            result("phase: upload", round(phases["upload"], 3), "s", None, None),
-            result("phase: chain wait", round(phases["chain"], 3), "s", None, None),
-            result("phase: aggregate", round(phases["aggregate"], 3), "s", None, None),
+    rows = []
+    for epochs, m in sizes.items():
+        tff, total, phases = m["tff"], m["total"], m["phases"]
+        ratio = total / tff
+        fixed = phases["chain"] + phases["upload"] + phases["aggregate"]
+        label = f"{epochs} local epochs"
+        rows += [
             result(
-                "phase: chain wait in blocks", round(phases["chain"] / 2.0, 1), "blocks", None, None
+                f"{label}: pure TFF round (10 trainers, digits CNN)", round(tff, 3), "s", None, None
+            ),
+            result(f"{label}: chain+IPFS round total", round(total, 3), "s", None, None),
+            result(
+                f"{label}: chain+IPFS / pure TFF", round(ratio, 2), "x", "<= 1.5x", ratio <= 1.5
+            ),
+            result(f"{label}: phase train", round(phases["train"], 3), "s", None, None),
+            result(f"{label}: phase upload", round(phases["upload"], 3), "s", None, None),
+            result(f"{label}: phase chain wait", round(phases["chain"], 3), "s", None, None),
+            result(f"{label}: phase aggregate", round(phases["aggregate"], 3), "s", None, None),
+            result(
+                f"{label}: chain wait in 2 s blocks",
+                round(phases["chain"] / 2.0, 1),
+                "blocks",
+                None,
+                None,
             ),
             result(
-                "local_update (10 trainers) / pure TFF round",
+                f"{label}: local_update / pure TFF round",
                 round(phases["train"] / tff, 2),
                 "x",
                 None,
                 None,
             ),
             result(
-                "pure TFF round needed for 1.5x if train cost the same as TFF",
+                f"{label}: pure TFF round needed for 1.5x at this fixed cost",
                 round(2 * fixed, 1),
                 "s",
                 None,
                 None,
             ),
-        ],
+        ]
+    epochs_arg = " ".join(str(e) for e in args.local_epochs)
+    write(
+        "fl_round_overhead",
+        f"nice -n 10 .venv/bin/python bench/fl_round_overhead.py --rounds {args.rounds} "
+        f"--tff-runs {args.tff_runs} --local-epochs {epochs_arg}",
+        rows,
     )
 
 
