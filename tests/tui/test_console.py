@@ -289,8 +289,9 @@ def test_register_a_model_with_inline_validation(tmp_path: Path) -> None:
     async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
         wizard = await open_model_wizard(app, pilot)
         await pilot.press(*"my-mlp", "enter")
-        await pilot.press(*str(tmp_path / "missing.json"))
-        assert "no readable file" in error_text(app)
+        wizard.query_one("#architecture", Input).value = str(tmp_path / "missing.jso")
+        await pilot.press("n")  # the check runs as the path is typed
+        assert "no readable file" in error_text(app) and "missing.json" in error_text(app)
         await pilot.press("enter")  # refused: the focus stays on the bad field
         assert wizard.query_one("#architecture", Input).has_focus
         wizard.query_one("#architecture", Input).value = str(arch)
@@ -503,3 +504,29 @@ def test_wrong_password_uploads_nothing(tmp_path: Path) -> None:
 
     run(flow, backend)
     assert backend.uploads == [] and backend.sent == []
+
+
+def test_chain_backend_keystore_lock_and_role_password(tmp_path: Path) -> None:
+    """The real backend's key state, without a node: locked, wrong password, unlocked, switched."""
+    from decentralml.core.config import load_config
+    from decentralml.core.errors import WrongPassword
+    from decentralml.core.keys import Keystore
+    from decentralml.tui.services import ChainBackend, PasswordNeeded
+
+    keystore = tmp_path / "keystore"
+    Keystore(keystore).create("carol", "pw-carol-1")
+    config = load_config(
+        None, overrides={"chain": {"url": "ws://127.0.0.1:9"}, "keys": {"keystore": str(keystore)}}
+    )
+    backend = ChainBackend(config)
+    backend.set_account("carol")
+    assert backend.locked() and backend.role_password() is None
+    with pytest.raises(PasswordNeeded):
+        backend.estimate(Action("x", "DecentralMl", "unlock", {}))  # asks before any RPC
+    with pytest.raises(WrongPassword):
+        backend.unlock_account("nope")
+    assert backend.locked() and backend.role_password() is None
+    backend.unlock_account("pw-carol-1")
+    assert not backend.locked() and backend.role_password() == "pw-carol-1"
+    backend.set_account("carol")  # switching (even to the same account) forgets the secret
+    assert backend.locked() and backend.role_password() is None
