@@ -152,7 +152,19 @@ async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
 
         # -- vote aye with 5 DML at conviction 2x; a bad amount is refused inline first
         pro_table = proposals.query_one("#proposals")
-        for _ in range(len(proposals.all) + 1):
+        # On a loaded machine the table may get the new row (and the focus back from the
+        # dialog) a refresh after the proposal reached the screen's data: wait for both.
+        await until(
+            pilot,
+            lambda: (
+                any(r.key == pid for r in pro_table.rows)  # type: ignore[attr-defined]
+                and app.screen is proposals
+            ),
+            "the new proposal's row",
+        )
+        pro_table.focus()
+        await pilot.press("home")
+        for _ in range(len(pro_table.rows) + 1):  # type: ignore[attr-defined]
             if pro_table.current_key == pid:  # type: ignore[attr-defined]
                 break
             await pilot.press("down")
