@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from _results import ROOT  # noqa: F401 - puts the repository on sys.path
-from decentralml.core.chain.client import ChainClient
+from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.decentralml import (
     DecentralMl,
     TaskTerms,
     licence,
     proposal_kind,
 )
+from decentralml.core.errors import ChainError
 from decentralml.core.keys import dev_keypair
 from decentralml.core.types import ChainType, ContentRef
 
@@ -38,7 +39,7 @@ from tests.integration.devnode import DevNode
 
 ACCOUNTS = ("//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie")
 DML = 10**12
-WINDOW = 1500  # extrinsics in flight per account before waiting for the chain to catch up
+BATCH = 600  # extrinsics sent before waiting for their inclusion
 
 
 def _ref(n: int) -> ContentRef:
@@ -59,36 +60,37 @@ def _count(client: ChainClient, item: str) -> int:
 
 
 def _pump(client: ChainClient, plan: list[tuple[Any, Any]], what: str) -> None:
-    """Sign and send (signer, composed call) pairs with pipelined nonces, WINDOW at a time."""
-    si = client.substrate
-    nonces: dict[str, int] = {}
-    sent: dict[str, int] = {}
-    for signer, call in plan:
-        address = signer.ss58_address
-        if address not in nonces:
-            nonces[address] = int(client.rpc("system_accountNextIndex", [address]))
-            sent[address] = 0
-        if sent[address] >= WINDOW:  # let the pool drain before sending more
-            target = nonces[address]
-            while int(client.rpc("system_accountNextIndex", [address])) < target - WINDOW // 3:
-                time.sleep(0.5)
-            sent[address] = WINDOW // 3
-        extrinsic = si.create_signed_extrinsic(
-            call=call, keypair=signer, era={"period": 256}, nonce=nonces[address]
-        )
-        client.rpc("author_submitExtrinsic", [str(extrinsic.data)])
-        nonces[address] += 1
-        sent[address] += 1
+    """Sign and send (signer, composed call) pairs, BATCH at a time with consecutive nonces
+    per signer, waiting for each batch's inclusion (every receipt is read, failures too)."""
+    for start in range(0, len(plan), BATCH):
+        batch = plan[start : start + BATCH]
+        items = [(signer, CallSpec("DecentralMl", what, {}), call) for signer, call in batch]
+        try:
+            client._send_all(items, check=False)  # composed once, sent many times
+        except ChainError as exc:
+            # The node's pool accepted some and then dropped them (seen with hundreds in
+            # flight): start again from the chain's nonces; seed() sends what is missing.
+            if "not included" not in str(exc):
+                raise
+            print(f"{what}: {exc}; resending what is missing later", flush=True)
+            for signer in {s.ss58_address for s, _ in batch}:
+                client.nonces.forget(signer)
     print(f"{what}: {len(plan)} sent", flush=True)
+
+
+def _settled(client: ChainClient, item: str) -> int:
+    """The on-chain count once the pool is empty (what was sent and not dropped has landed)."""
+    deadline = time.monotonic() + 1800
+    while client.rpc("author_pendingExtrinsics", []) and time.monotonic() < deadline:
+        time.sleep(2)
+    return _count(client, item)
 
 
 def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
     started = time.perf_counter()
-    with ChainClient(url, inclusion_timeout_s=600) as client:
+    with ChainClient(url, inclusion_timeout_s=40) as client:
         signers = [dev_keypair(a, ChainType.DEVELOPMENT) for a in ACCOUNTS]
         dml = DecentralMl(client)
-        have_tasks = _count(client, "Tasks")
-        have_props = _count(client, "Proposals")
         models = [m.id for m in dml.models()]
         while len(models) < 4:
             n = len(models)
@@ -124,11 +126,13 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 )
             return calls[key]
 
-        plan = [
-            (signers[i % len(signers)], task_call(i)) for i in range(max(0, tasks - have_tasks))
-        ]
         t0 = time.perf_counter()
-        _pump(client, plan, "create_task")
+        while (missing := tasks - _settled(client, "Tasks")) > 0:
+            _pump(
+                client,
+                [(signers[i % len(signers)], task_call(i)) for i in range(missing)],
+                "create_task",
+            )
 
         def proposal_call(i: int) -> Any:
             model = models[i % len(models)]
@@ -147,11 +151,12 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 calls[key] = client.compose("DecentralMl", "submit_proposal", {"kind": kind})
             return calls[key]
 
-        plan = [
-            (signers[i % len(signers)], proposal_call(i))
-            for i in range(max(0, proposals - have_props))
-        ]
-        _pump(client, plan, "submit_proposal")
+        while (missing := proposals - _settled(client, "Proposals")) > 0:
+            _pump(
+                client,
+                [(signers[i % len(signers)], proposal_call(i)) for i in range(missing)],
+                "submit_proposal",
+            )
         deadline = time.monotonic() + 1800
         while True:
             t, p = _count(client, "Tasks"), _count(client, "Proposals")
