@@ -283,6 +283,17 @@ async def open_model_wizard(app: ConsoleApp, pilot: Pilot[None]) -> ModelWizard:
     return app.screen
 
 
+async def fill_model_wizard(
+    app: ConsoleApp, pilot: Pilot[None], arch: Path, weights: Path
+) -> ModelWizard:
+    """The wizard with a name and both files filled in (the rest left at its defaults)."""
+    wizard = await open_model_wizard(app, pilot)
+    wizard.query_one("#name", Input).value = "m"
+    wizard.query_one("#architecture", Input).value = str(arch)
+    wizard.query_one("#weights", Input).value = str(weights)
+    return wizard
+
+
 def test_register_a_model_with_inline_validation(tmp_path: Path) -> None:
     arch, weights = model_files(tmp_path)
 
@@ -348,10 +359,7 @@ def test_ipfs_down_registers_nothing(tmp_path: Path) -> None:
     backend.ipfs_down = True
 
     async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
-        wizard = await open_model_wizard(app, pilot)
-        wizard.query_one("#name", Input).value = "m"
-        wizard.query_one("#architecture", Input).value = str(arch)
-        wizard.query_one("#weights", Input).value = str(weights)
+        await fill_model_wizard(app, pilot, arch, weights)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: any("unreachable" in n.message for n in app._notifications), "n")
         assert not isinstance(app.screen, ConfirmScreen)
@@ -492,10 +500,7 @@ def test_wrong_password_uploads_nothing(tmp_path: Path) -> None:
     backend = FakeBackend(account="keyed")
 
     async def flow(app: ConsoleApp, pilot: Pilot[None]) -> None:
-        wizard = await open_model_wizard(app, pilot)
-        wizard.query_one("#name", Input).value = "m"
-        wizard.query_one("#architecture", Input).value = str(arch)
-        wizard.query_one("#weights", Input).value = str(weights)
+        await fill_model_wizard(app, pilot, arch, weights)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password")
         await pilot.press(*"nope", "enter")
