@@ -34,6 +34,7 @@ from decentralml.core.chain.decentralml import (
 from decentralml.core.errors import ChainError
 from decentralml.core.keys import dev_keypair
 from decentralml.core.types import ChainType, ContentRef
+from substrateinterface import Keypair
 
 from tests.integration.devnode import DevNode
 
@@ -59,21 +60,23 @@ def _count(client: ChainClient, item: str) -> int:
     return len(client.storage_entries("DecentralMl", item))
 
 
-def _pump(client: ChainClient, plan: list[tuple[Any, Any]], what: str) -> None:
-    """Sign and send (signer, composed call) pairs, BATCH at a time with consecutive nonces
-    per signer, waiting for each batch's inclusion (every receipt is read, failures too)."""
+Planned = tuple[Keypair, CallSpec, Any]  # signer, the call, the call composed
+
+
+def _pump(client: ChainClient, plan: list[Planned], what: str) -> None:
+    """Sign and send the planned calls, BATCH at a time with consecutive nonces per signer,
+    waiting for each batch's inclusion (every receipt is read, failures too)."""
     for start in range(0, len(plan), BATCH):
         batch = plan[start : start + BATCH]
-        items = [(signer, CallSpec("DecentralMl", what, {}), call) for signer, call in batch]
         try:
-            client._send_all(items, check=False)  # composed once, sent many times
+            client.submit_composed(batch, check=False)
         except ChainError as exc:
             # The node's pool accepted some and then dropped them (seen with hundreds in
             # flight): start again from the chain's nonces; seed() sends what is missing.
             if "not included" not in str(exc):
                 raise
             print(f"{what}: {exc}; resending what is missing later", flush=True)
-            for signer in {s.ss58_address for s, _ in batch}:
+            for signer in {s.ss58_address for s, _, _ in batch}:
                 client.nonces.forget(signer)
     print(f"{what}: {len(plan)} sent", flush=True)
 
@@ -103,9 +106,16 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 jurisdictions=("DE", "FR", "NL", "US")[: 1 + n % 4],
             )
             models.append(model)
-        calls: dict[tuple[Any, ...], Any] = {}
+        calls: dict[str, Any] = {}  # each distinct call composed once
 
-        def task_call(i: int) -> Any:
+        def planned(i: int, call: str, params: dict[str, Any]) -> Planned:
+            spec = CallSpec("DecentralMl", call, params)
+            key = repr((call, params))
+            if key not in calls:
+                calls[key] = client.compose(spec.pallet, spec.call, spec.params)
+            return signers[i % len(signers)], spec, calls[key]
+
+        def task_call(i: int) -> Planned:
             terms = TaskTerms(
                 reward_per_round=(1 + i % 7) * DML // 1000,
                 total_rounds=1 + i % 5,
@@ -117,24 +127,14 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 aggregation=("fedavg", "median", "trimmed:10", "clip:1000000")[i % 4],
                 asset=None if i % 3 else 1,
             )
-            key = ("task", models[i % len(models)], terms)
-            if key not in calls:
-                calls[key] = client.compose(
-                    "DecentralMl",
-                    "create_task",
-                    {"model_id": models[i % len(models)], "terms": terms.to_chain()},
-                )
-            return calls[key]
+            params = {"model_id": models[i % len(models)], "terms": terms.to_chain()}
+            return planned(i, "create_task", params)
 
         t0 = time.perf_counter()
         while (missing := tasks - _settled(client, "Tasks")) > 0:
-            _pump(
-                client,
-                [(signers[i % len(signers)], task_call(i)) for i in range(missing)],
-                "create_task",
-            )
+            _pump(client, [task_call(i) for i in range(missing)], "create_task")
 
-        def proposal_call(i: int) -> Any:
+        def proposal_call(i: int) -> Planned:
             model = models[i % len(models)]
             kinds = [
                 proposal_kind(
@@ -145,27 +145,12 @@ def seed(url: str, tasks: int, proposals: int) -> dict[str, float]:
                 ),
                 proposal_kind("safety", model=model, action="flag"),
             ]
-            kind = kinds[i % len(kinds)]
-            key = ("proposal", repr(kind))
-            if key not in calls:
-                calls[key] = client.compose("DecentralMl", "submit_proposal", {"kind": kind})
-            return calls[key]
+            return planned(i, "submit_proposal", {"kind": kinds[i % len(kinds)]})
 
         while (missing := proposals - _settled(client, "Proposals")) > 0:
-            _pump(
-                client,
-                [(signers[i % len(signers)], proposal_call(i)) for i in range(missing)],
-                "submit_proposal",
-            )
-        deadline = time.monotonic() + 1800
-        while True:
-            t, p = _count(client, "Tasks"), _count(client, "Proposals")
-            print(f"on chain: {t} tasks, {p} proposals", flush=True)
-            if t >= tasks and p >= proposals:
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"seeding stalled at {t} tasks, {p} proposals")
-            time.sleep(3)
+            _pump(client, [proposal_call(i) for i in range(missing)], "submit_proposal")
+        t, p = _count(client, "Tasks"), _count(client, "Proposals")
+        print(f"on chain: {t} tasks, {p} proposals", flush=True)
         sent_s = time.perf_counter() - t0
     return {"seed_s": time.perf_counter() - started, "send_and_include_s": sent_s}
 

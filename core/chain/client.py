@@ -412,8 +412,8 @@ class ChainClient:
             total = FeeEstimate(total.partial_fee + fee.partial_fee, fee.weight)
         if not on_fee(total):
             raise Cancelled("cancelled after the fee estimate: nothing was sent")
-        return self._send_all(
-            [(signer, spec, item) for spec, item in zip(calls, composed, strict=True)], check
+        return self.submit_composed(
+            [(signer, spec, item) for spec, item in zip(calls, composed, strict=True)], check=check
         )
 
     def submit_from_many(
@@ -425,11 +425,17 @@ class ChainClient:
         consecutive per signer as in :meth:`submit_many`; ``check`` as there.
         """
         composed = [(k, c, self.compose(c.pallet, c.call, c.params)) for k, c in items]
-        return self._send_all(composed, check)
+        return self.submit_composed(composed, check=check)
 
-    def _send_all(
-        self, items: Sequence[tuple[Keypair, CallSpec, Any]], check: bool
+    def submit_composed(
+        self, items: Sequence[tuple[Keypair, CallSpec, Any]], *, check: bool = True
     ) -> list[Receipt]:
+        """Sign and send calls composed beforehand (:meth:`compose`), then wait for all.
+
+        One composed call may serve many items (seeding thousands of identical calls composes
+        each distinct one once); each item's :class:`CallSpec` is the call it holds and names
+        it in the receipt. Nonces, inclusion and ``check`` as in :meth:`submit_many`.
+        """
         if not items:
             return []
         start_block = self.block_number()
@@ -508,14 +514,16 @@ class ChainClient:
         block_hash: str,
         block_number: int,
         index: int,
-        records: list[Any] | None = None,
+        records: list[Any],
     ) -> tuple[Receipt, ExtrinsicFailed | None]:
+        """The receipt of the extrinsic at ``index``, from its block's event ``records``."""
+
         def read(si: SubstrateInterface) -> tuple[Receipt, ExtrinsicFailed | None]:
             events: list[ChainEvent] = []
             fee = 0
             error: ExtrinsicFailed | None = None
             succeeded = False
-            for record in si.get_events(block_hash) if records is None else records:
+            for record in records:
                 value = record.value
                 if value.get("extrinsic_idx") != index:
                     continue
