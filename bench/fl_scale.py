@@ -30,6 +30,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _results import result, write
@@ -94,6 +95,34 @@ def run(
     return elapsed, max(0, peak_rss - before), peak_traced
 
 
+Target = tuple[str, bool] | None  # (what the target says, whether it was met)
+
+
+def rule_rows(
+    label: str,
+    elapsed: float,
+    updates: int,
+    rss_models: float,
+    traced_models: float,
+    *,
+    seconds: Target = None,
+    rss: Target = None,
+    traced: Target = None,
+) -> list[dict[str, Any]]:
+    """The four result rows of one aggregation rule; memory in model sizes."""
+
+    def row(name: str, value: float, unit: str, target: Target) -> dict[str, Any]:
+        text, met = target if target is not None else (None, None)
+        return result(f"{label}_{name}", value, unit, text, met)
+
+    return [
+        row("seconds", round(elapsed, 2), "s", seconds),
+        row("updates_per_second", round(updates / elapsed, 1), "1/s", None),
+        row("peak_rss_growth", round(rss_models, 2), "model sizes", rss),
+        row("tracemalloc_peak", round(traced_models, 2), "model sizes", traced),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=1000)
@@ -129,30 +158,16 @@ def main() -> None:
                 f"{rule}: {elapsed:.2f} s, RSS growth {rss_growth / model_bytes:.2f} models, "
                 f"traced peak {traced / model_bytes:.2f} models"
             )
-            results += [
-                result(f"{label}_seconds", round(elapsed, 2), "s", "<= 10", elapsed <= TARGET_S),
-                result(
-                    f"{label}_updates_per_second",
-                    round(args.updates / elapsed, 1),
-                    "1/s",
-                    None,
-                    None,
-                ),
-                result(
-                    f"{label}_peak_rss_growth",
-                    round(rss_growth / model_bytes, 2),
-                    "model sizes",
-                    "a few" if label == "fedavg" else None,
-                    rss_growth / model_bytes <= 8 if label == "fedavg" else None,
-                ),
-                result(
-                    f"{label}_tracemalloc_peak",
-                    round(traced / model_bytes, 2),
-                    "model sizes",
-                    "a few",
-                    traced / model_bytes <= 8,
-                ),
-            ]
+            results += rule_rows(
+                label,
+                elapsed,
+                args.updates,
+                rss_growth / model_bytes,
+                traced / model_bytes,
+                seconds=("<= 10", elapsed <= TARGET_S),
+                rss=("a few", rss_growth / model_bytes <= 8) if label == "fedavg" else None,
+                traced=("a few", traced / model_bytes <= 8),
+            )
         chunk = args.chunk_mb << 20
         results.append(result("robust_updates", args.robust_updates, "count", None, None))
         for rule in ("median", "trimmed:20"):
@@ -166,30 +181,17 @@ def main() -> None:
                 f"{rule}: {elapsed:.2f} s, RSS growth {rss_growth / model_bytes:.2f} models, "
                 f"traced peak {traced / model_bytes:.2f} models (all updates: {stacked})"
             )
-            results += [
-                result(f"{label}_seconds", round(elapsed, 2), "s", None, None),
-                result(
-                    f"{label}_updates_per_second",
-                    round(args.robust_updates / elapsed, 1),
-                    "1/s",
-                    None,
-                    None,
-                ),
-                result(
-                    f"{label}_peak_rss_growth",
-                    round(rss_growth / model_bytes, 2),
-                    "model sizes",
-                    None,
-                    None,
-                ),
-                result(
-                    f"{label}_tracemalloc_peak",
-                    round(traced / model_bytes, 2),
-                    "model sizes",
+            results += rule_rows(
+                label,
+                elapsed,
+                args.robust_updates,
+                rss_growth / model_bytes,
+                traced / model_bytes,
+                traced=(
                     f"bounded (chunk {args.chunk_mb} MB), not {stacked} model sizes",
                     traced / model_bytes <= 4 * chunk / model_bytes + 8,
                 ),
-            ]
+            )
     write(
         "fl_scale",
         f"nice -n 10 .venv/bin/python bench/fl_scale.py --updates {args.updates} "
