@@ -46,9 +46,9 @@ dml_cargo() {
     flock 9
     if [ "$DML_BUILD_SRC" != "$DML_ROOT" ]; then
       /usr/bin/python3 "$DML_ROOT/scripts/sync-rust-sources" "$DML_ROOT" "$DML_BUILD_SRC"
-      # `--version` names the git tree of the Rust sources (the copy has no .git).
+      # `--version` names the git tree of the Rust sources (the copy has no .git), without
+      # their documentation, so editing a README does not rebuild the node.
       local tree
-      # (documentation is left out, so editing a README does not rebuild the node)
       if tree=$(git -C "$DML_ROOT" ls-tree -r HEAD -- Cargo.toml Cargo.lock rustfmt.toml \
           pallet-decentralml node-config 2>/dev/null | grep -v '\.md$' | git hash-object --stdin); then
         export SUBSTRATE_CLI_GIT_COMMIT_HASH="${tree:0:11}"

@@ -933,12 +933,12 @@ class ChainBackend:
         if not self._address:
             raise InputError("no active account: choose one (ctrl+o)")
         native = self.client.native_balance(self._address)
-        held = 0 if asset is None else self.client.asset_balance(asset, self._address).balance
+        in_asset = 0 if asset is None else self.client.asset_balance(asset, self._address).balance
         # pallet-balances' reducible balance (without the existential deposit): a freeze
         # (vote lock) first covers what is already held, only the rest pins free funds.
         untouchable = max(0, native.frozen - native.reserved)
         spendable = max(0, native.free - untouchable)
-        return Funds(spendable, native.free + native.reserved, held)
+        return Funds(spendable, native.free + native.reserved, in_asset)
 
     def model_deposit(self) -> int:
         return int(self.client.constant(PALLET, "ModelDeposit"))
