@@ -71,7 +71,10 @@ def by_weight(client: ChainClient, signer: Keypair, task: int) -> dict[str, Any]
         },
     )
     update_weight = client.estimate_fee(signer, call).weight["ref_time"]
-    length = len(bytes.fromhex(str(client._sign(signer, call, 0).data)[2:]))
+    signed = client.substrate.create_signed_extrinsic(
+        call=call, keypair=signer, era={"period": client.era_period}, nonce=0
+    )
+    length = len(bytes.fromhex(str(signed.data)[2:]))
     block_length = client.constant("System", "BlockLength")["max"]["normal"]
     return {
         "max_block": weight_of(limits["max_block"]),
