@@ -104,7 +104,7 @@ def test_federation_round_with_challenge_and_governance(
             "--trainer-stake",
             "1",
             "--round-length",
-            "8",
+            "30",  # 60 s: the two submissions (each a CLI start and an upload) beat it under load
             "--challenge-window",
             "6",
             "--aggregation",
@@ -365,5 +365,3 @@ def test_task_cancel_refunds(cli: Run, cli_home: Path, short_votes: None) -> Non
     assert record(cli("--json", "balance", "//Dave"))["reserved"] == before["reserved"]
     proc = cli("--json", "task", "expire", str(task), "--from", "//Dave", ok=False)
     assert js(proc)["error"]["error"] == "TaskNotLive"
-
-
