@@ -182,7 +182,16 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Tmux, Path, dict[str, int]]]:
         "DECENTRALML_KEYSTORE": str(tmp_path / "keystore"),
         "TERM": "xterm-256color",
     }
-    for var in ("DECENTRALML_CONFIG", "DECENTRALML_CHAIN_URL", "DECENTRALML_IPFS_API", "TMUX"):
+    # COLUMNS/LINES (pytest-xdist workers export 80x24) would override the pane's real size:
+    # the console would draw 80 columns in a 100-column pane and cut off the pool column.
+    for var in (
+        "DECENTRALML_CONFIG",
+        "DECENTRALML_CHAIN_URL",
+        "DECENTRALML_IPFS_API",
+        "TMUX",
+        "COLUMNS",
+        "LINES",
+    ):
         env.pop(var, None)
     tmux = Tmux("newcomer", env)
     try:
