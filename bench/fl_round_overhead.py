@@ -14,17 +14,20 @@ process on this machine (which is what TFF's simulation does too).
   * upload: encode each delta and add it to Kubo (``KuboStore``, CID and sha256 checked);
   * chain wait: the 10 ``submit_update`` extrinsics sent at once (one thread per trainer) until
     all are included, ``submit_aggregate`` until included, then ``finalize_round`` as soon as
-    the challenge window (1 block) allows, until included (it opens the next round);
+    the challenge window (1 block: on an instantly sealed chain, the next idle block, at most
+    2 s away) allows, until included (it opens the next round);
   * aggregate: fetch the 10 updates from Kubo (verified), decode against the base, FedAvg
     (``fl.aggregate``), encode and upload the result (``roles.combine``).
   Reported per phase, median over the rounds.
 
-The chain's part is a fixed number of blocks per round, so the ratio depends on how much
-training a round holds: it is measured at several work sizes (``--local-epochs``; 2 is the
-demo spec's, the rest of the spec unchanged), each with its own model and task on one node.
+The chain's part is a fixed cost per round, so the ratio depends on how much training a round
+holds: it is measured at several work sizes (``--local-epochs``; 2 is the demo spec's, the
+rest of the spec unchanged), each with its own model and task, on a dev node of each
+``--sealing`` (instant: the dev chain's default, a block as soon as transactions are ready;
+aura: 2 s slots, as on a multi-validator chain), all in one run against the same TFF baseline.
 
     nice -n 10 .venv/bin/python bench/fl_round_overhead.py [--rounds 3] [--tff-runs 3]
-        [--local-epochs 2 20]
+        [--local-epochs 2 60] [--sealing instant aura]
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def chain_round(
     assert current is not None, "no round open"
     assert current.status == "Open", current
     index = current.index
-    times = {"train": 0.0, "upload": 0.0, "chain": 0.0, "aggregate": 0.0}
+    times = {"train": 0.0, "upload": 0.0, "chain": 0.0, "aggregate": 0.0}  # + "blocks"
 
     started = time.perf_counter()
     base = learning.decode(store.cat(current.base))
@@ -187,6 +190,7 @@ def chain_round(
     refs = [store.add_bytes(learning.encode(t.delta)).ref for t in trained]
     times["upload"] = time.perf_counter() - started
 
+    first_block = client.block_number()
     started = time.perf_counter()
     run_all(
         [
@@ -225,46 +229,67 @@ def chain_round(
     )
     while client.block_number() + 1 <= receipt.block_number + 1:
         time.sleep(0.1)
-    dml.finalize_round(aggregator, task, index)
+    final = dml.finalize_round(aggregator, task, index)
     times["chain"] += time.perf_counter() - started
+    times["blocks"] = float(final.block_number - first_block)
     return times
 
 
-def measure(
+def chain_rounds(
     client: ChainClient,
     store: KuboStore,
+    learning: FlLearning,
     spec: Any,
     weights: Any,
     shards: list[Any],
     keys: list[Keypair],
     rounds: int,
-    tff_runs: int,
-) -> dict[str, Any]:
-    """One work size: the pure TFF round and ``rounds`` chain rounds of the same spec."""
+) -> list[dict[str, float]]:
+    """``rounds`` chain rounds of ``spec`` on a new task, after one warm-up round."""
     from decentralml.core.fl import encode_weights
 
-    learning = FlLearning()
-    learning.prepare(spec)
-    try:
-        tff_times = tff_round_times(spec, weights, shards, tff_runs)
-        task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
-        # Warm-up round (client work tracing for the delta path), not reported.
+    task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
+    # Warm-up round (client work tracing for the delta path), not reported.
+    chain_round(client, store, learning, spec, task, keys, aggregator, shards)
+    return [
         chain_round(client, store, learning, spec, task, keys, aggregator, shards)
-        measured = [
-            chain_round(client, store, learning, spec, task, keys, aggregator, shards)
-            for _ in range(rounds)
-        ]
-    finally:
-        learning.shutdown()
-    tff = statistics.median(tff_times)
+        for _ in range(rounds)
+    ]
+
+
+def summary(measured: list[dict[str, float]]) -> dict[str, Any]:
     phases = {k: statistics.median(r[k] for r in measured) for k in measured[0]}
-    total = statistics.median(sum(r.values()) for r in measured)
-    print(
-        f"local epochs {spec.plan.local_epochs}: pure TFF {tff:.2f} s {[round(t, 2) for t in tff_times]}, "
-        f"chain round {total:.2f} s {[{k: round(v, 2) for k, v in r.items()} for r in measured]}",
-        flush=True,
-    )
-    return {"tff": tff, "total": total, "phases": phases}
+    total = statistics.median(sum(v for k, v in r.items() if k != "blocks") for r in measured)
+    return {"total": total, "phases": phases}
+
+
+def rows_for(label: str, tff: float, m: dict[str, Any]) -> list[dict[str, Any]]:
+    total, phases = m["total"], m["phases"]
+    ratio = total / tff
+    fixed = phases["chain"] + phases["upload"] + phases["aggregate"]
+    return [
+        result(f"{label}: chain+IPFS round total", round(total, 3), "s", None, None),
+        result(f"{label}: chain+IPFS / pure TFF", round(ratio, 2), "x", "<= 1.5x", ratio <= 1.5),
+        result(f"{label}: phase train", round(phases["train"], 3), "s", None, None),
+        result(f"{label}: phase upload", round(phases["upload"], 3), "s", None, None),
+        result(f"{label}: phase chain wait", round(phases["chain"], 3), "s", None, None),
+        result(f"{label}: phase aggregate", round(phases["aggregate"], 3), "s", None, None),
+        result(f"{label}: blocks per round", phases["blocks"], "blocks", None, None),
+        result(
+            f"{label}: local_update / pure TFF round",
+            round(phases["train"] / tff, 2),
+            "x",
+            None,
+            None,
+        ),
+        result(
+            f"{label}: pure TFF round needed for 1.5x at this fixed cost",
+            round(2 * fixed, 1),
+            "s",
+            None,
+            None,
+        ),
+    ]
 
 
 def main() -> None:
@@ -275,8 +300,15 @@ def main() -> None:
         "--local-epochs",
         type=int,
         nargs="+",
-        default=[2, 20],
-        help="work sizes to measure; 2 is the demo spec's, the first one is the headline",
+        default=[2, 60],
+        help="work sizes to measure; 2 is the demo spec's",
+    )
+    parser.add_argument(
+        "--sealing",
+        nargs="+",
+        choices=["instant", "aura"],
+        default=["instant", "aura"],
+        help="dev-node block production to compare (node-decentralml --sealing)",
     )
     args = parser.parse_args()
 
@@ -286,77 +318,63 @@ def main() -> None:
 
     shards, _, demo_spec = demo_federation("digits", TRAINERS, alpha=1.0, seed=0)
     weights = initial_weights(demo_spec, seed=0)
-    keys_made = 0
-    sizes: dict[int, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        node = DevNode(base_path=Path(tmp) / "node")
+        nodes = {
+            sealing: DevNode(base_path=Path(tmp) / sealing, extra_args=["--sealing", sealing])
+            for sealing in args.sealing
+        }
         kubo = KuboDaemon(repo=Path(tmp) / "ipfs")
-        node.start()
-        kubo.start()
+        clients: dict[str, ChainClient] = {}
         try:
-            client = ChainClient(node.ws_url)
+            kubo.start()
+            for sealing, node in nodes.items():
+                node.start()
+                clients[sealing] = ChainClient(node.ws_url)
             store = KuboStore(IpfsConfig(api_url=kubo.api_url))
-            for epochs in args.local_epochs:
+            for n, epochs in enumerate(args.local_epochs):
                 spec = replace(demo_spec, plan=replace(demo_spec.plan, local_epochs=epochs))
                 keys = [
-                    Keypair.create_from_uri(f"//BenchTrainer{keys_made + i}", ss58_format=42)
+                    Keypair.create_from_uri(f"//BenchTrainer{n * TRAINERS + i}", ss58_format=42)
                     for i in range(TRAINERS)
                 ]
-                keys_made += TRAINERS
-                sizes[epochs] = measure(
-                    client, store, spec, weights, shards, keys, args.rounds, args.tff_runs
-                )
+                learning = FlLearning()
+                learning.prepare(spec)
+                try:
+                    tff_times = tff_round_times(spec, weights, shards, args.tff_runs)
+                    tff = statistics.median(tff_times)
+                    print(f"{epochs} local epochs: pure TFF {tff:.2f} s {tff_times}", flush=True)
+                    rows.append(
+                        result(
+                            f"{epochs} local epochs: pure TFF round (10 trainers, digits CNN)",
+                            round(tff, 3),
+                            "s",
+                            None,
+                            None,
+                        )
+                    )
+                    for sealing, client in clients.items():
+                        measured = chain_rounds(
+                            client, store, learning, spec, weights, shards, keys, args.rounds
+                        )
+                        print(f"  {sealing}: {measured}", flush=True)
+                        label = f"{epochs} local epochs, {sealing} sealing"
+                        rows += rows_for(label, tff, summary(measured))
+                finally:
+                    learning.shutdown()
             store.close()
-            client.close()
         finally:
+            for client in clients.values():
+                client.close()
             kubo.stop()
-            node.stop()
+            for node in nodes.values():
+                node.stop()
 
-    rows = []
-    for epochs, m in sizes.items():
-        tff, total, phases = m["tff"], m["total"], m["phases"]
-        ratio = total / tff
-        fixed = phases["chain"] + phases["upload"] + phases["aggregate"]
-        label = f"{epochs} local epochs"
-        rows += [
-            result(
-                f"{label}: pure TFF round (10 trainers, digits CNN)", round(tff, 3), "s", None, None
-            ),
-            result(f"{label}: chain+IPFS round total", round(total, 3), "s", None, None),
-            result(
-                f"{label}: chain+IPFS / pure TFF", round(ratio, 2), "x", "<= 1.5x", ratio <= 1.5
-            ),
-            result(f"{label}: phase train", round(phases["train"], 3), "s", None, None),
-            result(f"{label}: phase upload", round(phases["upload"], 3), "s", None, None),
-            result(f"{label}: phase chain wait", round(phases["chain"], 3), "s", None, None),
-            result(f"{label}: phase aggregate", round(phases["aggregate"], 3), "s", None, None),
-            result(
-                f"{label}: chain wait in 2 s blocks",
-                round(phases["chain"] / 2.0, 1),
-                "blocks",
-                None,
-                None,
-            ),
-            result(
-                f"{label}: local_update / pure TFF round",
-                round(phases["train"] / tff, 2),
-                "x",
-                None,
-                None,
-            ),
-            result(
-                f"{label}: pure TFF round needed for 1.5x at this fixed cost",
-                round(2 * fixed, 1),
-                "s",
-                None,
-                None,
-            ),
-        ]
-    epochs_arg = " ".join(str(e) for e in args.local_epochs)
     write(
         "fl_round_overhead",
         f"nice -n 10 .venv/bin/python bench/fl_round_overhead.py --rounds {args.rounds} "
-        f"--tff-runs {args.tff_runs} --local-epochs {epochs_arg}",
+        f"--tff-runs {args.tff_runs} --local-epochs {' '.join(map(str, args.local_epochs))} "
+        f"--sealing {' '.join(args.sealing)}",
         rows,
     )
 

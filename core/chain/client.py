@@ -482,6 +482,7 @@ class ChainClient:
         found: dict[str, tuple[str, int, int]] = {}
         next_block = max(0, start_block)
         deadline = time.monotonic() + self.inclusion_timeout_s
+        pause = 0.02  # a dev chain seals at once; a slot-based chain takes up to a slot
         while wanted - set(found):
             head = self.block_number()
             while next_block <= head and wanted - set(found):
@@ -498,7 +499,8 @@ class ChainClient:
                         f"{len(wanted - set(found))} extrinsic(s) not included within "
                         f"{self.inclusion_timeout_s:.0f} s (still in the pool or dropped)"
                     )
-                time.sleep(0.25)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
         return found
 
     def _block_events(self, block_hash: str) -> list[Any]:

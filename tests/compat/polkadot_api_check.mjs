@@ -74,7 +74,8 @@ async function main() {
       api.tx.balances
         .transferKeepAlive(dave.address, amount)
         .signAndSend(alice, ({ status, dispatchError, events: evs }) => {
-          if (!status.isInBlock) return;
+          // A block sealed and finalized at once (instant sealing) may report Finalized only.
+          if (!status.isInBlock && !status.isFinalized) return;
           clearTimeout(timer);
           unsub();
           if (dispatchError) {
@@ -83,7 +84,7 @@ async function main() {
           }
           const transfer = evs.find(({ event }) => event.section === 'balances' && event.method === 'Transfer');
           if (!transfer) { reject(new Error('no balances.Transfer event')); return; }
-          resolve({ inBlock: status.asInBlock.toHex(), amount: transfer.event.data.amount.toString() });
+          resolve({ inBlock: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(), amount: transfer.event.data.amount.toString() });
         })
         .then((u) => { unsub = u; })
         .catch(reject);

@@ -40,7 +40,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rpc_call(port: int, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
+def rpc_call(
+    port: int, method: str, params: list[object] | None = None, timeout: float = 5.0
+) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}",

@@ -6,7 +6,9 @@ model with pallet-decentralml, and checks events, balances and error decoding.
 
 from __future__ import annotations
 
+import itertools
 import time
+from pathlib import Path
 
 import pytest
 from substrateinterface import Keypair, SubstrateInterface
@@ -100,6 +102,55 @@ def test_blocks_are_produced_and_finalized(dev_node: DevNode) -> None:
         time.sleep(0.5)
 
 
+SEAL, PRE_RUNTIME = "0x05", "0x06"  # SCALE tags of a header's digest items
+SLOT_MS = 2000  # the runtime's slot duration
+
+
+def digest_kinds(port: int, block_hash: str) -> set[str]:
+    header = rpc_call(port, "chain_getHeader", [block_hash])
+    return {log[:4] for log in header["digest"]["logs"]}
+
+
+def test_dev_blocks_are_instantly_sealed_final_and_a_slot_apart(
+    dev_node: DevNode, substrate: SubstrateInterface
+) -> None:
+    """`--dev` seals instantly: blocks carry Aura's slot (the runtime checks it) but no
+    author seal, each is final as it is made, and every block moves the slot and the
+    timestamp on by at least one slot, whatever the pace of blocks."""
+    sent = submit(
+        substrate, kp("//Alice"), "Balances", "transfer_keep_alive",
+        {"dest": kp("//Ferdie").ss58_address, "value": UNIT},
+    )  # fmt: skip
+    assert sent.is_success
+    block = substrate.get_block_number(sent.block_hash)
+    assert digest_kinds(dev_node.rpc_port, sent.block_hash) == {PRE_RUNTIME}
+    finalized = rpc_call(dev_node.rpc_port, "chain_getFinalizedHead")
+    assert substrate.get_block_number(finalized) >= block
+
+    def now(number: int) -> int:
+        at = substrate.get_block_hash(number)
+        return int(substrate.query("Timestamp", "Now", block_hash=at).value)
+
+    times = [now(n) for n in range(max(1, block - 3), block + 1)]
+    assert all(t % SLOT_MS == 0 for t in times), times
+    assert all(b - a >= SLOT_MS for a, b in itertools.pairwise(times)), times
+
+
+def test_dev_chain_with_aura_sealing(tmp_path: Path) -> None:
+    """`--dev --sealing aura` runs the production path on one node: author-sealed blocks,
+    finalized by its own Grandpa votes."""
+    with DevNode(base_path=tmp_path, extra_args=["--sealing", "aura"]).start() as node:
+        deadline = time.monotonic() + 60
+        while True:
+            head = rpc_call(node.rpc_port, "chain_getFinalizedHead")
+            number = int(rpc_call(node.rpc_port, "chain_getHeader", [head])["number"], 16)
+            if number >= 2:
+                break
+            assert time.monotonic() < deadline, f"no finalized block 2 in 60 s\n{node.log_tail()}"
+            time.sleep(0.5)
+        assert digest_kinds(node.rpc_port, head) == {PRE_RUNTIME, SEAL}
+
+
 def test_native_transfer(substrate: SubstrateInterface) -> None:
     alice, dest = kp("//Alice"), kp("//SmokeNativeTransfer")
     amount = 5 * UNIT
@@ -124,7 +175,11 @@ def test_failed_dispatch_is_reported_with_its_error(substrate: SubstrateInterfac
     alice, bob = kp("//Alice"), kp("//Bob")
     too_much = free(substrate, alice.ss58_address) * 2
     receipt = submit(
-        substrate, alice, "Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": too_much}
+        substrate,
+        alice,
+        "Balances",
+        "transfer_keep_alive",
+        {"dest": bob.ss58_address, "value": too_much},
     )
     assert not receipt.is_success
     (failed,) = events(receipt, "System", "ExtrinsicFailed")
@@ -138,7 +193,11 @@ def test_create_mint_and_transfer_an_asset(substrate: SubstrateInterface) -> Non
     reserved_before = reserved(substrate, bob.ss58_address)
 
     receipt = submit(
-        substrate, bob, "Assets", "create", {"id": asset_id, "admin": bob.ss58_address, "min_balance": 1}
+        substrate,
+        bob,
+        "Assets",
+        "create",
+        {"id": asset_id, "admin": bob.ss58_address, "min_balance": 1},
     )
     assert receipt.is_success, receipt.error_message
     assert events(receipt, "Assets", "Created") == [
@@ -147,7 +206,11 @@ def test_create_mint_and_transfer_an_asset(substrate: SubstrateInterface) -> Non
     assert reserved(substrate, bob.ss58_address) == reserved_before + ASSET_DEPOSIT
 
     receipt = submit(
-        substrate, bob, "Assets", "mint", {"id": asset_id, "beneficiary": bob.ss58_address, "amount": 1_000}
+        substrate,
+        bob,
+        "Assets",
+        "mint",
+        {"id": asset_id, "beneficiary": bob.ss58_address, "amount": 1_000},
     )
     assert receipt.is_success, receipt.error_message
     assert events(receipt, "Assets", "Issued") == [
@@ -155,7 +218,11 @@ def test_create_mint_and_transfer_an_asset(substrate: SubstrateInterface) -> Non
     ]
 
     receipt = submit(
-        substrate, bob, "Assets", "transfer", {"id": asset_id, "target": charlie.ss58_address, "amount": 250}
+        substrate,
+        bob,
+        "Assets",
+        "transfer",
+        {"id": asset_id, "target": charlie.ss58_address, "amount": 250},
     )
     assert receipt.is_success, receipt.error_message
     assert events(receipt, "Assets", "Transferred") == [
@@ -168,7 +235,11 @@ def test_create_mint_and_transfer_an_asset(substrate: SubstrateInterface) -> Non
 
     # Creating the same id again fails with the pallet's own error.
     receipt = submit(
-        substrate, charlie, "Assets", "create", {"id": asset_id, "admin": charlie.ss58_address, "min_balance": 1}
+        substrate,
+        charlie,
+        "Assets",
+        "create",
+        {"id": asset_id, "admin": charlie.ss58_address, "min_balance": 1},
     )
     assert not receipt.is_success
     assert receipt.error_message["name"] == "InUse"
@@ -238,7 +309,9 @@ def test_register_and_retire_a_model(substrate: SubstrateInterface) -> None:
     assert model["initial_weights"]["size"] == 4096
 
     # Only the owner may retire it.
-    receipt = submit(substrate, kp("//Ferdie"), "DecentralMl", "retire_model", {"model_id": model_id})
+    receipt = submit(
+        substrate, kp("//Ferdie"), "DecentralMl", "retire_model", {"model_id": model_id}
+    )
     assert not receipt.is_success
     assert receipt.error_message["name"] == "NotModelOwner"
 

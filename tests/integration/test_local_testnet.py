@@ -43,7 +43,9 @@ def test_three_validators_author_and_finalize(tmp_path: Path) -> None:
     alice = LocalValidator(tmp_path, "alice", ["--node-key", ALICE_NODE_KEY])
     boot = f"/ip4/127.0.0.1/tcp/{alice.p2p_port}/p2p/{ALICE_PEER_ID}"
     # A non-dev chain refuses to invent a network key for a validator unless told to.
-    bob = LocalValidator(tmp_path, "bob", ["--bootnodes", boot, "--unsafe-force-node-key-generation"])
+    bob = LocalValidator(
+        tmp_path, "bob", ["--bootnodes", boot, "--unsafe-force-node-key-generation"]
+    )
     charlie = LocalValidator(
         tmp_path, "charlie", ["--bootnodes", boot, "--unsafe-force-node-key-generation"]
     )

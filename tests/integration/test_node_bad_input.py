@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .devnode import DevNode, NodeStartError, node_binary, rpc_call
+from .devnode import DevNode, NodeStartError, free_port, node_binary, rpc_call
 
 pytestmark = pytest.mark.chain
 
@@ -27,6 +27,17 @@ def test_rpc_port_in_use_is_refused_with_advice(tmp_path: Path) -> None:
     message = str(err.value)
     assert f"RPC port {port} on 127.0.0.1 is not available" in message
     assert "--rpc-port" in message
+
+
+def test_instant_sealing_is_refused_on_a_multi_validator_chain(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(node_binary()), "--chain", "local", "--sealing", "instant",
+         "--base-path", str(tmp_path), "--rpc-port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "--sealing instant is for a one-node development chain" in proc.stderr
+    assert "--sealing aura" in proc.stderr
 
 
 def test_unknown_chain_spec_names_the_choices(tmp_path: Path) -> None:

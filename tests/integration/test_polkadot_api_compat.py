@@ -35,7 +35,13 @@ def test_polkadot_api_decodes_metadata_events_and_signs(dev_node: DevNode) -> No
         substrate.close()
 
     proc = subprocess.run(
-        [node_exe, "polkadot_api_check.mjs", dev_node.ws_url, block_hash, str(registered["model_id"])],
+        [
+            node_exe,
+            "polkadot_api_check.mjs",
+            dev_node.ws_url,
+            block_hash,
+            str(registered["model_id"]),
+        ],
         cwd=COMPAT_DIR,
         capture_output=True,
         text=True,

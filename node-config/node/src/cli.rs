@@ -12,6 +12,14 @@ pub struct Cli {
 	/// Flags of a running node (`--dev`, `--chain`, `--rpc-port`, ...).
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	/// How blocks are authored: `instant` (a block as soon as transactions are ready, an
+	/// empty one every 2 s otherwise, each final at once; the default for `--dev`) or `aura`
+	/// (2 s slots with Grandpa finality, as on a multi-validator chain; the default for every
+	/// other chain). Switching an existing development chain from instant to aura needs
+	/// `purge-chain` first.
+	#[arg(long, value_enum)]
+	pub sealing: Option<crate::service::Sealing>,
 }
 
 /// Subcommands of `node-decentralml`.

@@ -77,21 +77,23 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		},
 		Some(Subcommand::ExportBlocks(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 				Ok((cmd.run(client, config.database), task_manager))
 			})
 		},
 		Some(Subcommand::ExportState(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 				Ok((cmd.run(client, config.chain_spec), task_manager))
 			})
 		},
@@ -99,7 +101,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		},
@@ -111,7 +113,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 				let aux_revert = Box::new(|client, _, blocks| {
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
@@ -133,7 +135,8 @@ pub fn run() -> sc_cli::Result<()> {
 					))
 				},
 				BenchmarkCmd::Block(cmd) => {
-					let PartialComponents { client, .. } = service::new_partial(&config)?;
+					let PartialComponents { client, .. } =
+						service::new_partial(&config, sealing_for(cli.sealing, &config)?)?;
 					cmd.run(client)
 				},
 				BenchmarkCmd::Overhead(cmd) => {
@@ -156,18 +159,31 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			ensure_rpc_port_free(&cli.run.rpc_params)?;
 			let runner = cli.create_runner(&cli.run)?;
+			let sealing = sealing_for(cli.sealing, runner.config())?;
+			// Instant sealing runs the single-state pool: the fork-aware pool also validates
+			// a new transaction against views of earlier blocks, where a transaction signed
+			// at the newest (already final) block has a birth block that does not exist yet
+			// and is refused as "ancient". With one author there are no forks to track.
+			let pool = (sealing == service::Sealing::Instant).then(|| {
+				let mut params = cli.run.pool_config.clone();
+				params.pool_type = sc_cli::TransactionPoolType::SingleState;
+				params.transaction_pool(cli.run.shared_params.is_dev())
+			});
 			runner
-				.run_node_until_exit(|config| async move {
+				.run_node_until_exit(|mut config| async move {
+					if let Some(pool) = pool {
+						config.transaction_pool = pool;
+					}
 					match config.network.network_backend {
 						sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 							sc_network::NetworkWorker<
 								Block,
 								<Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config)
+						>(config, sealing)
 						.map_err(sc_cli::Error::Service),
 						sc_network::config::NetworkBackendType::Litep2p => {
-							service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+							service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing)
 								.map_err(sc_cli::Error::Service)
 						},
 					}
@@ -175,6 +191,14 @@ pub fn run() -> sc_cli::Result<()> {
 				.map_err(with_database_advice)
 		},
 	}
+}
+
+/// How the chain's blocks are sealed: as asked with --sealing, else the chain's default.
+fn sealing_for(
+	asked: Option<service::Sealing>,
+	config: &sc_service::Configuration,
+) -> sc_cli::Result<service::Sealing> {
+	service::Sealing::resolve(asked, &config.chain_spec.chain_type()).map_err(sc_cli::Error::Input)
 }
 
 /// The RPC server silently moves to a random port when its port is taken, so clients

@@ -1,17 +1,23 @@
-//! Assembles the node: client, database, transaction pool, networking, Aura block
-//! authoring, Grandpa finality and the RPC server.
+//! Assembles the node: client, database, transaction pool, networking, block authoring
+//! (Aura slots with Grandpa finality, or instant sealing on a one-node development chain) and
+//! the RPC server.
 
 use decentralml_runtime::{opaque::Block, RuntimeApi};
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
+use sc_consensus_manual_seal::{
+	consensus::aura::AuraConsensusDataProvider, EngineCommand, ManualSealParams,
+};
 use sc_executor::{HeapAllocStrategy, WasmExecutor, DEFAULT_HEAP_ALLOC_STRATEGY};
 use sc_service::config::ExecutorConfiguration;
-use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_service::{
+	error::Error as ServiceError, ChainType, Configuration, TaskManager, WarpSyncConfig,
+};
 use sc_telemetry::{Telemetry, TelemetryWorker};
-use sc_transaction_pool_api::OffchainTransactionPoolFactory;
-use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
+use sc_transaction_pool_api::{OffchainTransactionPoolFactory, TransactionPool};
+use sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature as AuraSignature};
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 /// Host functions the runtime may import. A runtime built with `runtime-benchmarks` also
@@ -25,6 +31,43 @@ type HostFunctions = sp_io::SubstrateHostFunctions;
 /// The full client.
 pub(crate) type FullClient =
 	sc_service::TFullClient<Block, RuntimeApi, WasmExecutor<HostFunctions>>;
+
+/// How a running node authors and finalizes blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sealing {
+	/// Aura: one block per slot (the runtime's slot duration, 2 s) from the validators in
+	/// turn, finalized by Grandpa votes. Every chain but a development one.
+	Aura,
+	/// A block as soon as transactions are ready, and an empty block every slot duration
+	/// when there are none, so block-numbered deadlines still pass while nothing happens;
+	/// each block is final at once. For a one-node development chain (the default there).
+	Instant,
+}
+
+impl Sealing {
+	/// Instant sealing for development chains, Aura for every other chain.
+	pub fn default_for(chain_type: &ChainType) -> Self {
+		if *chain_type == ChainType::Development {
+			Sealing::Instant
+		} else {
+			Sealing::Aura
+		}
+	}
+
+	/// The sealing asked for on the command line, or the default for the chain; instant
+	/// sealing on a chain that has other validators would fork it, so it is refused.
+	pub fn resolve(asked: Option<Sealing>, chain_type: &ChainType) -> Result<Self, String> {
+		match asked {
+			Some(Sealing::Instant) if *chain_type != ChainType::Development => Err(format!(
+				"--sealing instant is for a one-node development chain (--dev), and this chain \
+				 is {chain_type:?}: its validators take turns with Aura. Drop --sealing or use \
+				 --sealing aura."
+			)),
+			Some(sealing) => Ok(sealing),
+			None => Ok(Sealing::default_for(chain_type)),
+		}
+	}
+}
 
 /// The node's cache directory: compiled runtimes (`wasm/`, keyed by the runtime's code and
 /// the compiler settings) and raw chain specs (`chain-specs/`, keyed by the node build and
@@ -85,8 +128,10 @@ pub type Service = sc_service::PartialComponents<
 	),
 >;
 
-/// Build the parts of the node that do not need networking.
-pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+/// Build the parts of the node that do not need networking. Blocks are imported as
+/// `sealing` makes them: Aura-sealed blocks are checked against the slot's author, instantly
+/// sealed ones (which carry no seal) are taken from the database's own node.
+pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, ServiceError> {
 	let telemetry = config
 		.telemetry_endpoints
 		.clone()
@@ -134,34 +179,16 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		telemetry.as_ref().map(|x| x.handle()),
 	)?;
 
-	let cidp_client = client.clone();
-	let import_queue =
-		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-			block_import: grandpa_block_import.clone(),
-			justification_import: Some(Box::new(grandpa_block_import.clone())),
-			client: client.clone(),
-			create_inherent_data_providers: move |parent_hash, _| {
-				let cidp_client = cidp_client.clone();
-				async move {
-					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
-						&*cidp_client,
-						parent_hash,
-					)?;
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-							*timestamp,
-							slot_duration,
-						);
-					Ok((slot, timestamp))
-				}
-			},
-			spawner: &task_manager.spawn_essential_handle(),
-			registry: config.prometheus_registry(),
-			check_for_equivocation: Default::default(),
-			telemetry: telemetry.as_ref().map(|x| x.handle()),
-			compatibility_mode: Default::default(),
-		})?;
+	let import_queue = match sealing {
+		Sealing::Instant => sc_consensus_manual_seal::import_queue(
+			Box::new(client.clone()),
+			&task_manager.spawn_essential_handle(),
+			config.prometheus_registry(),
+		),
+		Sealing::Aura => {
+			aura_import_queue(config, &client, &grandpa_block_import, &task_manager, &telemetry)?
+		},
+	};
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -175,11 +202,48 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Build and start the full node.
+/// The import queue of an Aura chain: checks each block's slot author and seal, and passes
+/// Grandpa justifications on.
+fn aura_import_queue(
+	config: &Configuration,
+	client: &Arc<FullClient>,
+	grandpa_block_import: &GrandpaBlockImport,
+	task_manager: &TaskManager,
+	telemetry: &Option<Telemetry>,
+) -> Result<sc_consensus::DefaultImportQueue<Block>, ServiceError> {
+	let cidp_client = client.clone();
+	Ok(sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+		block_import: grandpa_block_import.clone(),
+		justification_import: Some(Box::new(grandpa_block_import.clone())),
+		client: client.clone(),
+		create_inherent_data_providers: move |parent_hash, _| {
+			let cidp_client = cidp_client.clone();
+			async move {
+				let slot_duration =
+					sc_consensus_aura::standalone::slot_duration_at(&*cidp_client, parent_hash)?;
+				let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+				let slot =
+						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+							*timestamp,
+							slot_duration,
+						);
+				Ok((slot, timestamp))
+			}
+		},
+		spawner: &task_manager.spawn_essential_handle(),
+		registry: config.prometheus_registry(),
+		check_for_equivocation: Default::default(),
+		telemetry: telemetry.as_ref().map(|x| x.handle()),
+		compatibility_mode: Default::default(),
+	})?)
+}
+
+/// Build and start the full node, authoring blocks as `sealing` says.
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	sealing: Sealing,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -190,7 +254,7 @@ pub fn new_full<
 		select_chain,
 		transaction_pool,
 		other: (block_import, grandpa_link, mut telemetry),
-	} = new_partial(&config)?;
+	} = new_partial(&config, sealing)?;
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -261,7 +325,8 @@ pub fn new_full<
 	let force_authoring = config.force_authoring;
 	let backoff_authoring_blocks: Option<()> = None;
 	let name = config.network.node_name.clone();
-	let enable_grandpa = !config.disable_grandpa;
+	// Instantly sealed blocks are final when sealed: there is nothing for Grandpa to vote on.
+	let enable_grandpa = !config.disable_grandpa && sealing == Sealing::Aura;
 	let prometheus_registry = config.prometheus_registry().cloned();
 	let is_dev = config.chain_spec.chain_type() == sc_service::ChainType::Development;
 
@@ -290,7 +355,22 @@ pub fn new_full<
 		tracing_execute_block: None,
 	})?;
 
-	if role.is_authority() {
+	if role.is_authority() && sealing == Sealing::Instant {
+		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+			task_manager.spawn_handle(),
+			client.clone(),
+			transaction_pool.clone(),
+			prometheus_registry.as_ref(),
+			telemetry.as_ref().map(|x| x.handle()),
+		);
+		start_instant_seal(
+			&task_manager,
+			client,
+			transaction_pool.clone(),
+			select_chain,
+			proposer_factory,
+		)?;
+	} else if role.is_authority() {
 		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
 			task_manager.spawn_handle(),
 			client.clone(),
@@ -373,4 +453,90 @@ pub fn new_full<
 	}
 
 	Ok(task_manager)
+}
+
+/// Instant sealing: a block whenever the pool has ready transactions (notifications that
+/// arrive while a block is being built are served by the next one), and an empty block every
+/// slot duration regardless, so that deadlines counted in blocks keep passing on an idle
+/// chain. Every block is finalized as it is sealed. Blocks still carry Aura's slot digest and
+/// a timestamp, because the runtime's Aura and Timestamp pallets check them: slot and time
+/// advance by at least one slot per block, so under bursts of transactions the chain's clock
+/// runs ahead of the wall clock (nothing in the protocol reads it; deadlines are in blocks).
+fn start_instant_seal<P>(
+	task_manager: &TaskManager,
+	client: Arc<FullClient>,
+	pool: Arc<P>,
+	select_chain: FullSelectChain,
+	proposer_factory: sc_basic_authorship::ProposerFactory<P, FullClient>,
+) -> Result<(), ServiceError>
+where
+	P: TransactionPool<Block = Block, Hash = <Block as sp_runtime::traits::Block>::Hash> + 'static,
+{
+	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+	let slot_ms = slot_duration.as_millis();
+	let idle = Duration::from_millis(slot_ms);
+
+	// `true` asks for a block even when it would be empty (the idle tick).
+	let ready = pool.import_notification_stream().map(|_| false);
+	let ticks = futures::stream::unfold((), move |()| async move {
+		futures_timer::Delay::new(idle).await;
+		Some((true, ()))
+	});
+	let spawner = task_manager.spawn_handle();
+	let commands = futures::stream::select(ready, ticks).ready_chunks(1024).map(move |batch| {
+		let (sender, outcome) = futures::channel::oneshot::channel::<
+			Result<sc_consensus_manual_seal::CreatedBlock<_>, sc_consensus_manual_seal::Error>,
+		>();
+		spawner.spawn("instant-seal-outcome", Some("block-authoring"), async move {
+			match outcome.await {
+				Ok(Ok(block)) => log::debug!(target: "instant-seal", "sealed {:?}", block.hash),
+				// A notification whose transactions an earlier block already took.
+				Ok(Err(sc_consensus_manual_seal::Error::EmptyTransactionPool)) | Err(_) => {},
+				Ok(Err(e)) => log::warn!(target: "instant-seal", "could not seal a block: {e}"),
+			}
+		});
+		EngineCommand::SealNewBlock {
+			create_empty: batch.contains(&true),
+			finalize: true,
+			parent_hash: None,
+			sender: Some(sender),
+		}
+	});
+
+	let header_client = client.clone();
+	let authorship = sc_consensus_manual_seal::run_manual_seal(ManualSealParams {
+		block_import: client.clone(),
+		env: proposer_factory,
+		client,
+		pool,
+		commands_stream: Box::pin(commands),
+		select_chain,
+		consensus_data_provider: Some(Box::new(AuraConsensusDataProvider::new_with_slot_duration(
+			slot_duration,
+		))),
+		create_inherent_data_providers: move |parent_hash, ()| {
+			let header_client = header_client.clone();
+			async move {
+				// The next slot after the parent's (none at genesis), or the current one if later.
+				let parent = header_client.header(parent_hash)?.ok_or_else(|| {
+					format!("parent block {parent_hash:?} is not in the database")
+				})?;
+				let next_slot = sc_consensus_aura::find_pre_digest::<Block, AuraSignature>(&parent)
+					.map(|slot| u64::from(slot) + 1)
+					.unwrap_or(0);
+				let now_slot = *sp_timestamp::Timestamp::current() / slot_ms;
+				let timestamp = sp_timestamp::InherentDataProvider::new(
+					(now_slot.max(next_slot) * slot_ms).into(),
+				);
+				Ok(timestamp)
+			}
+		},
+	});
+	// Block authoring is essential: if it fails, the node stops.
+	task_manager.spawn_essential_handle().spawn_blocking(
+		"instant-seal",
+		Some("block-authoring"),
+		authorship,
+	);
+	Ok(())
 }
