@@ -86,8 +86,12 @@ DEMO_ALPHA = 0.5
 DEMO_MODEL_NAME = "demo-digits"
 DEMO_LICENCE = "Apache-2.0"
 DEMO_ROUNDS = 20
-DEMO_ROUND_LENGTH = 45  # blocks (90 s): a generous deadline; the aggregate comes as soon as
-DEMO_CHALLENGE_WINDOW = 3  # every trainer submitted, so short rounds do not need a short deadline
+# Deadlines are in blocks. The dev node seals a block for each burst of transactions and an
+# empty one every 2 s, so a round's few transactions shorten 45 blocks (90 s idle) only a
+# little; the aggregate comes as soon as every trainer submitted, so short rounds do not need
+# a short deadline. The challenge window passes with the next idle blocks (at most 6 s).
+DEMO_ROUND_LENGTH = 45
+DEMO_CHALLENGE_WINDOW = 3
 LIVE_TASK = ("Open", "Running")
 USABLE_MODEL = ("Active", "Flagged")
 

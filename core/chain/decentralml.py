@@ -14,6 +14,7 @@ from typing import Any
 
 from substrateinterface import Keypair
 
+from ..codes import country_code, spdx_id
 from ..errors import InputError, UnknownCall
 from ..types import (
     Address,
@@ -58,13 +59,8 @@ PARAMETERS = {
 
 # ---- parameter builders (pure) ---------------------------------------------------------------
 def jurisdiction(code: str) -> str:
-    """An ISO 3166-1 alpha-2 code as the pallet's ``[u8; 2]``."""
-    code = code.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", code):
-        raise InputError(
-            f"invalid jurisdiction {code!r}: use an ISO 3166-1 alpha-2 code such as DE"
-        )
-    return to_hex(code.encode())
+    """An ISO 3166-1 alpha-2 code (any case; see :mod:`..codes`) as the pallet's ``[u8; 2]``."""
+    return to_hex(country_code(code).encode())
 
 
 def bounded(items: list[Any]) -> list[list[Any]]:
@@ -114,8 +110,11 @@ def licence(
     if (spdx is None) == (custom is None):
         raise InputError("a licence is either an SPDX id or custom terms (a content reference)")
     if spdx is not None:
-        if not re.fullmatch(r"[A-Za-z0-9.+-]{1,64}", spdx):
-            raise InputError(f"invalid SPDX licence id {spdx!r}")
+        if spdx.startswith("LicenseRef-"):  # SPDX's form for a licence outside its list
+            if not re.fullmatch(r"LicenseRef-[A-Za-z0-9.-]{1,53}", spdx):
+                raise InputError(f"invalid SPDX licence reference {spdx!r}")
+        else:
+            spdx = spdx_id(spdx)  # canonical case; an unknown id is an error with suggestions
         terms: dict[str, Any] = {"Spdx": to_hex(spdx.encode())}
     else:
         assert custom is not None

@@ -409,9 +409,10 @@ def model_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def model_register(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    from ..chain.decentralml import licence
+    from ..chain.decentralml import jurisdictions, licence
 
     extra = _json_object(args.extra) if args.extra else {}
+    jurisdictions(args.jurisdiction or ())  # a bad code is refused before anything is uploaded
     lic = (
         licence(
             spdx=args.licence,

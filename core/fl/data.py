@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetMismatch
+from ..codes import country_code
+from ..errors import DatasetMismatch, InputError
 from .models import check_inputs
 from .spec import ModelSpec, TrainingPlan
 from .weights import Array
@@ -70,7 +71,7 @@ def load_dataset(path: str | os.PathLike[str], spec: ModelSpec) -> Dataset:
         x, y = _load_csv(p, spec)
     elif p.suffix.lower() == ".npz":
         x, y, inner = _load_npz(p)
-        jurisdiction = jurisdiction or inner
+        jurisdiction = jurisdiction or _jurisdiction(inner, str(p))
     else:
         raise DatasetMismatch(f"unknown dataset format {p.suffix!r}: use .csv, .npz or a folder")
     dataset = _checked(spec, x, y, jurisdiction)
@@ -186,9 +187,19 @@ def _sidecar_jurisdiction(p: Path) -> str | None:
     except (OSError, ValueError) as exc:
         raise DatasetMismatch(f"{meta} is not JSON: {exc}") from None
     value = raw.get("jurisdiction") if isinstance(raw, dict) else None
-    if value is not None and not (isinstance(value, str) and value):
-        raise DatasetMismatch(f"{meta}: jurisdiction must be a non-empty string")
-    return value
+    return _jurisdiction(value, str(meta))
+
+
+def _jurisdiction(value: object, where: str) -> str | None:
+    """A declared jurisdiction as its ISO 3166-1 code (``None`` if none was declared)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DatasetMismatch(f"{where}: jurisdiction must be a country code such as DE")
+    try:
+        return country_code(value)
+    except InputError as exc:
+        raise DatasetMismatch(f"{where}: {exc}") from None
 
 
 def _load_csv(p: Path, spec: ModelSpec) -> tuple[Array, Array]:

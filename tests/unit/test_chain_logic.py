@@ -127,7 +127,8 @@ def test_system_errors(value: Any, pallet: str, name: str) -> None:
 
 def test_parameter_builders() -> None:
     assert jurisdictions(["de", "US"]) == [["0x4445", "0x5553"]]
-    for bad in (["DEU"], ["1A"], [""]):
+    assert jurisdictions(["eu"]) == [["0x4555"]]  # reserved by ISO for the European Union
+    for bad in (["DEU"], ["1A"], [""], ["XX"], ["UK"]):  # UK: the code is GB
         with pytest.raises(InputError, match="jurisdiction"):
             jurisdictions(bad)
     assert metrics(0.25, 0.9) == {"loss_micros": 250_000, "accuracy": 900_000_000}
@@ -156,6 +157,13 @@ def test_licence_builder() -> None:
         licence()
     with pytest.raises(InputError):
         licence("not a licence!")
+    # Ids from the SPDX list, in their canonical case; SPDX's own form for other licences.
+    assert licence("apache-2.0")["terms"] == {"Spdx": "0x" + b"Apache-2.0".hex()}
+    with pytest.raises(InputError, match=r"did you mean Apache-2\.0"):
+        licence("Apache-2")
+    assert licence("LicenseRef-acme-1.2")["terms"] == {"Spdx": "0x" + b"LicenseRef-acme-1.2".hex()}
+    with pytest.raises(InputError, match="licence reference"):
+        licence("LicenseRef-")
 
 
 def test_task_terms() -> None:

@@ -193,3 +193,29 @@ def test_core_never_imports_ui_or_tensorflow_at_import_time() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stderr.strip().endswith("[]")
+
+
+def test_model_register_refuses_bad_codes_before_connecting(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Licence and jurisdictions are checked against the SPDX and ISO 3166-1 lists before the
+    keystore, the node or IPFS (all unreachable here) is touched."""
+    spec = env / "arch.json"
+    spec.write_text("{}")
+    base = ["--url", "ws://127.0.0.1:9", "--ipfs-api", "http://127.0.0.1:9", "model", "register"]
+    base += [
+        "--name",
+        "m",
+        "--architecture",
+        str(spec),
+        "--weights",
+        str(spec),
+        "--from",
+        "//Alice",
+    ]
+    code, _, err = run(capsys, *base, "--licence", "Apache2")
+    assert code == EXIT_USAGE and "did you mean Apache-2.0" in err, err
+    code, _, err = run(
+        capsys, *base, "--licence", "MIT", "--jurisdiction", "DE", "--jurisdiction", "XX"
+    )
+    assert code == EXIT_USAGE and "invalid jurisdiction 'XX'" in err, err

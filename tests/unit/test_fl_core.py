@@ -365,6 +365,23 @@ def test_load_csv_npz_and_rejections(tmp_path: Path) -> None:
         load_dataset(tmp_path / "absent.csv", MLP)
 
 
+def test_declared_jurisdiction_is_a_country_code(tmp_path: Path) -> None:
+    csv_path = tmp_path / "local.csv"
+    csv_path.write_text("a,b,c,d,label\n1,2,3,4,0\n")
+    meta = tmp_path / "local.csv.meta.json"
+    meta.write_text('{"jurisdiction": "de"}')
+    assert load_dataset(csv_path, MLP).jurisdiction == "DE"
+    for value, fragment in (('"Germany"', "not an ISO 3166-1"), ("7", "country code")):
+        meta.write_text(f'{{"jurisdiction": {value}}}')
+        with pytest.raises(DatasetMismatch, match=fragment):
+            load_dataset(csv_path, MLP)
+    meta.unlink()
+    npz_path = tmp_path / "inner.npz"
+    np.savez(npz_path, x=np.ones((2, 4), np.float32), y=np.zeros(2, np.int32), jurisdiction="XX")
+    with pytest.raises(DatasetMismatch, match=r"inner\.npz: invalid jurisdiction 'XX'"):
+        load_dataset(npz_path, MLP)
+
+
 def test_image_folder(tmp_path: Path) -> None:
     spec = ModelSpec("cnn", (4, 4, 1), 3, hidden=(2,))
     for label in ("0", "2"):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from decentralml.core.chain.decentralml import TaskTerms, licence, proposal_kind
+from decentralml.core.codes import country_codes, spdx_id
 from decentralml.core.errors import DecentralMLError, InputError
 from decentralml.core.types import parse_amount
 from textual.app import ComposeResult
@@ -22,7 +23,6 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, Select
 
-from ..codes import country_codes, spdx_id
 from ..services import (
     Action,
     ModelRequest,

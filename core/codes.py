@@ -1,16 +1,20 @@
-"""Code lists the console validates against: SPDX licence ids and ISO 3166-1 alpha-2 codes.
+"""Code lists licences and jurisdictions are checked against: SPDX licence ids and ISO 3166-1
+alpha-2 country codes. The core checks what it sends to the chain against them (the chain
+stores any bytes) and the console offers the same checks inline.
 
 Data, not logic. SPDX License List 3.27.0 (licence ids only, as vendored by
-``packaging.licenses``; CC0 data); deprecated ids are accepted too. ISO 3166-1 alpha-2: the
-249 officially assigned codes (Debian iso-codes, identical to tzdata's iso3166.tab).
-Regenerate both from those sources if a new code or licence is needed.
+``packaging.licenses``; CC0 data); deprecated ids are accepted too, and SPDX's own
+``LicenseRef-...`` ids for licences outside the list. ISO 3166-1 alpha-2: the 249 officially
+assigned codes (Debian iso-codes, identical to tzdata's iso3166.tab) plus ``EU``, which ISO
+reserves exceptionally for the European Union. Regenerate both from those sources if a new
+code or licence is needed.
 """
 
 from __future__ import annotations
 
 import difflib
 
-from decentralml.core.errors import InputError
+from .errors import InputError
 
 SPDX_VERSION = "3.27.0"
 
@@ -135,7 +139,7 @@ _ISO_3166_1 = """
 SPDX_IDS: dict[str, str] = {i.lower(): i for i in (_SPDX + _SPDX_DEPRECATED).split()}
 """Lower-case id -> canonical id."""
 
-COUNTRY_CODES: frozenset[str] = frozenset(_ISO_3166_1.split())
+COUNTRY_CODES: frozenset[str] = frozenset(_ISO_3166_1.split()) | {"EU"}
 
 
 def spdx_id(text: str) -> str:
@@ -151,6 +155,17 @@ def spdx_id(text: str) -> str:
     raise InputError(
         f"{text.strip()!r} is not an SPDX licence id{hint}; for other terms choose custom terms"
     )
+
+
+def country_code(text: str) -> str:
+    """The upper-case ISO 3166-1 alpha-2 code ``text`` names (any case); else an error."""
+    code = text.strip().upper()
+    if code not in COUNTRY_CODES:
+        raise InputError(
+            f"invalid jurisdiction {text.strip()!r}: not an ISO 3166-1 alpha-2 country code "
+            "(use codes such as DE or FR, or EU)"
+        )
+    return code
 
 
 def country_codes(text: str) -> list[str]:
