@@ -4,13 +4,15 @@ round of the same work, 10 trainers.
 Target (issue 5): the chain + IPFS round costs at most 1.5x the pure TFF round.
 
 Same work on both sides: sklearn digits (demo federation, 10 trainers, Dirichlet 1.0), the
-demo spec (small CNN, 2 local epochs, batch 16), clients trained one after another in one
-process on this machine (which is what TFF's simulation does too).
+demo spec (small CNN, 2 local epochs, batch 16), on this machine.
 
 - Pure TFF: ``tff.learning.algorithms.build_weighted_fed_avg`` built and traced once, then
   ``process.next`` over the 10 clients' datasets is timed (steady state, median of runs).
 - Chain + IPFS, with the roles' own code paths, per round:
-  * train: ``fl.train.local_update`` for each trainer (TFF model-delta client work);
+  * train: ``fl.train.local_update`` for each trainer (TFF model-delta client work), in
+    ``--train-processes`` trainer processes at once (default 2, the cores of this machine:
+    in a federation every trainer is its own process on its own machine, and TFF's
+    simulation also spreads the clients over every core; 0 = one after another here);
   * upload: encode each delta and add it to Kubo (``KuboStore``, CID and sha256 checked);
   * chain wait: the 10 ``submit_update`` extrinsics sent at once (one thread per trainer) until
     all are included, ``submit_aggregate`` until included, then ``finalize_round`` as soon as
@@ -37,6 +39,8 @@ import statistics
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +165,14 @@ def run_all(jobs: list[Any]) -> None:
         raise errors[0]
 
 
+def train_one(job: tuple[Any, Any, Any, int]) -> Any:
+    """One trainer's ``local_update`` (in a trainer process of the pool, or here)."""
+    from decentralml.core.fl.train import local_update
+
+    spec, base, shard, seed = job
+    return local_update(spec, base, shard, seed=seed)
+
+
 def chain_round(
     client: ChainClient,
     store: KuboStore,
@@ -170,9 +182,8 @@ def chain_round(
     keys: list[Keypair],
     aggregator: Keypair,
     shards: list[Any],
+    trainers: ProcessPoolExecutor | None,
 ) -> dict[str, float]:
-    from decentralml.core.fl.train import local_update
-
     dml = DecentralMl(client)
     agg_view = LiveChain(client, aggregator)
     current = agg_view.round(task)
@@ -183,7 +194,8 @@ def chain_round(
 
     started = time.perf_counter()
     base = learning.decode(store.cat(current.base))
-    trained = [local_update(spec, base, s, seed=index * 100 + i) for i, s in enumerate(shards)]
+    jobs = [(spec, base, s, index * 100 + i) for i, s in enumerate(shards)]
+    trained = list(trainers.map(train_one, jobs)) if trainers else [train_one(j) for j in jobs]
     times["train"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -244,15 +256,16 @@ def chain_rounds(
     shards: list[Any],
     keys: list[Keypair],
     rounds: int,
+    trainers: ProcessPoolExecutor | None,
 ) -> list[dict[str, float]]:
     """``rounds`` chain rounds of ``spec`` on a new task, after one warm-up round."""
     from decentralml.core.fl import encode_weights
 
     task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
     # Warm-up round (client work tracing for the delta path), not reported.
-    chain_round(client, store, learning, spec, task, keys, aggregator, shards)
+    chain_round(client, store, learning, spec, task, keys, aggregator, shards, trainers)
     return [
-        chain_round(client, store, learning, spec, task, keys, aggregator, shards)
+        chain_round(client, store, learning, spec, task, keys, aggregator, shards, trainers)
         for _ in range(rounds)
     ]
 
@@ -304,6 +317,14 @@ def main() -> None:
         help="work sizes to measure; 2 is the demo spec's",
     )
     parser.add_argument(
+        "--train-processes",
+        type=int,
+        default=2,
+        help="trainer processes training at once (each trainer is its own process on its own "
+        "machine in a federation; TFF's simulation also uses every core); 0 trains in this "
+        "process one trainer after another",
+    )
+    parser.add_argument(
         "--sealing",
         nargs="+",
         choices=["instant", "aura"],
@@ -326,6 +347,11 @@ def main() -> None:
         }
         kubo = KuboDaemon(repo=Path(tmp) / "ipfs")
         clients: dict[str, ChainClient] = {}
+        trainers = (
+            ProcessPoolExecutor(args.train_processes, mp_context=get_context("spawn"))
+            if args.train_processes
+            else None
+        )
         try:
             kubo.start()
             for sealing, node in nodes.items():
@@ -355,8 +381,9 @@ def main() -> None:
                     )
                     for sealing, client in clients.items():
                         measured = chain_rounds(
-                            client, store, learning, spec, weights, shards, keys, args.rounds
-                        )
+                            client, store, learning, spec, weights, shards, keys, args.rounds,
+                            trainers,
+                        )  # fmt: skip
                         print(f"  {sealing}: {measured}", flush=True)
                         label = f"{epochs} local epochs, {sealing} sealing"
                         rows += rows_for(label, tff, summary(measured))
@@ -369,12 +396,14 @@ def main() -> None:
             kubo.stop()
             for node in nodes.values():
                 node.stop()
+            if trainers:
+                trainers.shutdown()
 
     write(
         "fl_round_overhead",
         f"nice -n 10 .venv/bin/python bench/fl_round_overhead.py --rounds {args.rounds} "
         f"--tff-runs {args.tff_runs} --local-epochs {' '.join(map(str, args.local_epochs))} "
-        f"--sealing {' '.join(args.sealing)}",
+        f"--sealing {' '.join(args.sealing)} --train-processes {args.train_processes}",
         rows,
     )
 
