@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +51,8 @@ def one_run(timeout: float) -> tuple[float, float, int]:
             "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
             "TERM": "xterm-256color",
         }
-        env.pop("TMUX", None)
+        for var in ("TMUX", "COLUMNS", "LINES"):  # the console follows the pane's real size
+            env.pop(var, None)
         tmux = Tmux("bench", env)
         try:
             t0 = time.monotonic()
@@ -70,6 +73,13 @@ def one_run(timeout: float) -> tuple[float, float, int]:
             return visible, teardown, left
         finally:
             tmux.kill()
+            # Whatever the pane's run command left (it was killed, or the bench was stopped).
+            subprocess.run(
+                [str(BIN / "decentralml"), "dev", "down", "--state-dir", str(state)],
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )
 
 
 def main() -> None:
@@ -77,6 +87,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
+    # Ctrl-C or a SIGTERM ends the run through its clean-up, not around it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs = [one_run(args.timeout) for _ in range(args.runs)]
     visible = [v for v, _, _ in runs]
     teardown = [t for _, t, _ in runs]
