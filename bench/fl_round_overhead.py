@@ -183,14 +183,15 @@ def chain_round(
     aggregator: Keypair,
     shards: list[Any],
     trainers: ProcessPoolExecutor | None,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], int]:
+    """One round: ``(seconds per phase, blocks from the first update to finalization)``."""
     dml = DecentralMl(client)
     agg_view = LiveChain(client, aggregator)
     current = agg_view.round(task)
     assert current is not None, "no round open"
     assert current.status == "Open", current
     index = current.index
-    times = {"train": 0.0, "upload": 0.0, "chain": 0.0, "aggregate": 0.0}  # + "blocks"
+    times = {"train": 0.0, "upload": 0.0, "chain": 0.0, "aggregate": 0.0}
 
     started = time.perf_counter()
     base = learning.decode(store.cat(current.base))
@@ -243,8 +244,7 @@ def chain_round(
         time.sleep(0.1)
     final = dml.finalize_round(aggregator, task, index)
     times["chain"] += time.perf_counter() - started
-    times["blocks"] = float(final.block_number - first_block)
-    return times
+    return times, final.block_number - first_block
 
 
 def chain_rounds(
@@ -257,7 +257,7 @@ def chain_rounds(
     keys: list[Keypair],
     rounds: int,
     trainers: ProcessPoolExecutor | None,
-) -> list[dict[str, float]]:
+) -> list[tuple[dict[str, float], int]]:
     """``rounds`` chain rounds of ``spec`` on a new task, after one warm-up round."""
     from decentralml.core.fl import encode_weights
 
@@ -270,14 +270,14 @@ def chain_rounds(
     ]
 
 
-def summary(measured: list[dict[str, float]]) -> dict[str, Any]:
-    phases = {k: statistics.median(r[k] for r in measured) for k in measured[0]}
-    total = statistics.median(sum(v for k, v in r.items() if k != "blocks") for r in measured)
-    return {"total": total, "phases": phases}
-
-
-def rows_for(label: str, tff: float, m: dict[str, Any]) -> list[dict[str, Any]]:
-    total, phases = m["total"], m["phases"]
+def rows_for(
+    label: str, tff: float, measured: list[tuple[dict[str, float], int]]
+) -> list[dict[str, Any]]:
+    """The result rows of one work size on one sealing: medians over the measured rounds."""
+    times = [t for t, _ in measured]
+    phases = {k: statistics.median(t[k] for t in times) for k in times[0]}
+    total = statistics.median(sum(t.values()) for t in times)
+    blocks = statistics.median(b for _, b in measured)
     ratio = total / tff
     fixed = phases["chain"] + phases["upload"] + phases["aggregate"]
     return [
@@ -287,7 +287,7 @@ def rows_for(label: str, tff: float, m: dict[str, Any]) -> list[dict[str, Any]]:
         result(f"{label}: phase upload", round(phases["upload"], 3), "s", None, None),
         result(f"{label}: phase chain wait", round(phases["chain"], 3), "s", None, None),
         result(f"{label}: phase aggregate", round(phases["aggregate"], 3), "s", None, None),
-        result(f"{label}: blocks per round", phases["blocks"], "blocks", None, None),
+        result(f"{label}: blocks per round", blocks, "blocks", None, None),
         result(
             f"{label}: local_update / pure TFF round",
             round(phases["train"] / tff, 2),
@@ -386,7 +386,7 @@ def main() -> None:
                         )  # fmt: skip
                         print(f"  {sealing}: {measured}", flush=True)
                         label = f"{epochs} local epochs, {sealing} sealing"
-                        rows += rows_for(label, tff, summary(measured))
+                        rows += rows_for(label, tff, measured)
                 finally:
                     learning.shutdown()
             store.close()

@@ -15,19 +15,17 @@ processes/ports left afterwards (must be 0).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from _results import result, write
-from decentralml.core.proc import free_port, port_free, processes_under
+from decentralml.core.proc import port_free, processes_under
 
-from tests.e2e.test_newcomer import Tmux, finalized_round_shown
+from tests.e2e.test_newcomer import Tmux, finalized_round_shown, run_command_env, stop_stack
 
 BIN = Path(sys.executable).parent
 TARGET_S = 180.0
@@ -36,23 +34,7 @@ TARGET_S = 180.0
 def one_run(timeout: float) -> tuple[float, float, int]:
     """(seconds to a finalized round on screen, seconds from q to exit, things left)."""
     with tempfile.TemporaryDirectory(prefix="dml-newcomer-") as tmp:
-        state = Path(tmp) / "state"
-        ports: set[int] = set()
-        while len(ports) < 4:
-            ports.add(free_port())
-        rpc, p2p, api, gateway = sorted(ports)
-        env = {
-            **os.environ,
-            "DECENTRALML_STATE": str(state),
-            "DML_RPC_PORT": str(rpc),
-            "DML_P2P_PORT": str(p2p),
-            "DML_IPFS_API_PORT": str(api),
-            "DML_IPFS_GATEWAY_PORT": str(gateway),
-            "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
-            "TERM": "xterm-256color",
-        }
-        for var in ("TMUX", "COLUMNS", "LINES"):  # the console follows the pane's real size
-            env.pop(var, None)
+        env, state, ports = run_command_env(Path(tmp))
         tmux = Tmux("bench", env)
         try:
             t0 = time.monotonic()
@@ -69,17 +51,11 @@ def one_run(timeout: float) -> tuple[float, float, int]:
                     raise SystemExit(f"the console did not quit:\n{tmux.screen()}")
                 time.sleep(0.5)
             teardown = time.monotonic() - t1
-            left = len(processes_under(state)) + sum(not port_free(p) for p in ports)
+            left = len(processes_under(state)) + sum(not port_free(p) for p in ports.values())
             return visible, teardown, left
         finally:
             tmux.kill()
-            # Whatever the pane's run command left (it was killed, or the bench was stopped).
-            subprocess.run(
-                [str(BIN / "decentralml"), "dev", "down", "--state-dir", str(state)],
-                env=env,
-                capture_output=True,
-                timeout=120,
-            )
+            stop_stack(env, state)  # whatever the run command left (killed, or the bench stopped)
 
 
 def main() -> None:

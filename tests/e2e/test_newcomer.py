@@ -159,17 +159,17 @@ def artifacts(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-def newcomer(tmp_path: Path) -> Iterator[tuple[Tmux, Path, dict[str, int]]]:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (scripts/setup installs it)")
-    if find_node_binary() is None or find_ipfs_binary() is None:
-        pytest.fail("node-decentralml or Kubo missing: run scripts/setup and scripts/build-node")
-    state = tmp_path / "state"
-    ports: set[int] = set()
-    while len(ports) < 4:
-        ports.add(free_port())
-    rpc, p2p, api, gateway = sorted(ports)
+def run_command_env(root: Path) -> tuple[dict[str, str], Path, dict[str, int]]:
+    """``(environment, state directory, ports)`` for the run command, isolated under ``root``:
+    its state, config and keystore there, four free ports, and none of the caller's settings
+    that would point it elsewhere. COLUMNS/LINES (pytest-xdist workers export 80x24) would
+    override the pane's real size: the console would draw 80 columns in a 100-column pane and
+    cut off the pool column."""
+    state = root / "state"
+    free: set[int] = set()
+    while len(free) < 4:
+        free.add(free_port())
+    rpc, p2p, api, gateway = sorted(free)
     env = {
         **os.environ,
         "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
@@ -178,12 +178,10 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Tmux, Path, dict[str, int]]]:
         "DML_P2P_PORT": str(p2p),
         "DML_IPFS_API_PORT": str(api),
         "DML_IPFS_GATEWAY_PORT": str(gateway),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "DECENTRALML_KEYSTORE": str(tmp_path / "keystore"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "DECENTRALML_KEYSTORE": str(root / "keystore"),
         "TERM": "xterm-256color",
     }
-    # COLUMNS/LINES (pytest-xdist workers export 80x24) would override the pane's real size:
-    # the console would draw 80 columns in a 100-column pane and cut off the pool column.
     for var in (
         "DECENTRALML_CONFIG",
         "DECENTRALML_CHAIN_URL",
@@ -193,17 +191,32 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Tmux, Path, dict[str, int]]]:
         "LINES",
     ):
         env.pop(var, None)
+    return env, state, {"rpc": rpc, "p2p": p2p, "ipfs_api": api, "ipfs_gateway": gateway}
+
+
+def stop_stack(env: dict[str, str], state: Path) -> None:
+    """``decentralml dev down`` for whatever a run command left in ``state``."""
+    subprocess.run(
+        [str(BIN / "decentralml"), "dev", "down", "--state-dir", str(state)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def newcomer(tmp_path: Path) -> Iterator[tuple[Tmux, Path, dict[str, int]]]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (scripts/setup installs it)")
+    if find_node_binary() is None or find_ipfs_binary() is None:
+        pytest.fail("node-decentralml or Kubo missing: run scripts/setup and scripts/build-node")
+    env, state, ports = run_command_env(tmp_path)
     tmux = Tmux("newcomer", env)
     try:
-        yield tmux, state, {"rpc": rpc, "p2p": p2p, "ipfs_api": api, "ipfs_gateway": gateway}
+        yield tmux, state, ports
     finally:
         tmux.kill()
-        subprocess.run(
-            [str(BIN / "decentralml"), "dev", "down", "--state-dir", str(state)],
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
+        stop_stack(env, state)
 
 
 def _diagnostics(tmux: Tmux, state: Path) -> str:
