@@ -16,8 +16,9 @@ pub struct Cli {
 	/// How blocks are authored: `instant` (a block as soon as transactions are ready, an
 	/// empty one every 2 s otherwise, each final at once; the default for `--dev`) or `aura`
 	/// (2 s slots with Grandpa finality, as on a multi-validator chain; the default for every
-	/// other chain). Switching an existing development chain from instant to aura needs
-	/// `purge-chain` first.
+	/// other chain). An instantly sealed chain's clock may run ahead of the wall clock, so
+	/// restarted with `aura` it authors nothing until the wall clock catches up (`purge-chain`
+	/// starts over).
 	#[arg(long, value_enum)]
 	pub sealing: Option<crate::service::Sealing>,
 }
