@@ -39,7 +39,9 @@ import logging
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 RULES = ("fedavg", "median", "trimmed:<percent>", "clip:<L2 bound in millionths>")
 MAX_SAMPLES = 1 << 40
 CHUNK_BYTES = 16 << 20  # median / trimmed mean: float64 working block per coordinate chunk
+ADD_BLOCK = 1 << 14  # FedAvg / clip: values per multiply-add step (128 KiB of float64)
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,15 @@ def aggregate(
     seed: bytes,
     rounds: int = 1,
     chunk_bytes: int = CHUNK_BYTES,
+    workers: int | None = None,
 ) -> AggregateResult:
     """The next global model from ``base`` and the trainers' ``(delta, samples)`` updates.
 
     ``updates`` may be any iterable (a generator reading files keeps FedAvg's memory at a few
     model sizes; median and trimmed mean spill the updates to a temporary file and work in
-    coordinate chunks of about ``chunk_bytes``). ``rounds`` is the number of DP rounds so far
-    including this one, for epsilon.
+    coordinate chunks of about ``chunk_bytes``, in ``workers`` threads: by default one per
+    core, at most 4; the bytes out do not depend on it). ``rounds`` is the number of DP rounds
+    so far including this one, for epsilon.
     """
     parsed = parse_rule(rule)
     manifest = manifest_of(base)
@@ -152,7 +157,9 @@ def aggregate(
     else:
         if chunk_bytes < 1:
             raise TrainingError(f"chunk_bytes must be positive, got {chunk_bytes}")
-        combined, count, samples = _coordinatewise(parsed, manifest, updates, chunk_bytes)
+        if workers is not None and workers < 1:
+            raise TrainingError(f"workers must be at least 1, got {workers}")
+        combined, count, samples = _coordinatewise(parsed, manifest, updates, chunk_bytes, workers)
     slr = float(plan.server_learning_rate)
     new: Weights = {}
     for name, array in base.items():
@@ -196,6 +203,7 @@ def _streamed_mean(
 ) -> tuple[dict[str, Array], int, int]:
     acc = {t.name: np.zeros(t.shape, dtype=np.float64) for t in manifest.tensors}
     scratch = {t.name: np.empty(t.shape, dtype=np.float64) for t in manifest.tensors}
+    block = np.empty(ADD_BLOCK, dtype=np.float64)
     bound = rule.clip
     if dp is not None:
         bound = dp.clip if bound is None else min(bound, dp.clip)
@@ -210,8 +218,7 @@ def _streamed_mean(
                 factor = bound / norm
         weight = factor if dp is not None else factor * int(samples)
         for name, array in delta.items():
-            np.multiply(array, weight, out=scratch[name])
-            np.add(acc[name], scratch[name], out=acc[name])
+            _add_scaled(acc[name], array, weight, block)
         total += int(samples)
         count += 1
     if count == 0:
@@ -227,6 +234,21 @@ def _streamed_mean(
         for name in acc:
             acc[name] /= total
     return acc, count, total
+
+
+def _add_scaled(acc: Array, array: Array, weight: float, block: Array) -> None:
+    """``acc += array * weight``, elementwise exactly as ``np.multiply(array, weight)`` into a
+    float64 buffer then ``np.add``, but in blocks of ``ADD_BLOCK`` values so the product stays
+    in the CPU cache instead of making a round trip through memory (about twice as fast for a
+    1M-parameter model; the same bytes, since every element sees the same two operations)."""
+    flat_acc = acc.reshape(-1)
+    flat = array.reshape(-1)
+    size = flat.shape[0]
+    for start in range(0, size, ADD_BLOCK):
+        stop = min(size, start + ADD_BLOCK)
+        part = block[: stop - start]
+        np.multiply(flat[start:stop], weight, out=part)
+        np.add(flat_acc[start:stop], part, out=flat_acc[start:stop])
 
 
 def _norm(delta: Weights, scratch: dict[str, Array]) -> float:
@@ -257,19 +279,18 @@ def _coordinatewise(
     manifest: Manifest,
     updates: Iterable[tuple[Weights, int]],
     chunk_bytes: int = CHUNK_BYTES,
+    workers: int | None = None,
 ) -> tuple[dict[str, Array], int, int]:
     # Median and trimmed mean need every update's value for each coordinate. Instead of
     # holding (number of updates) x (model size) in memory, each validated update is
     # appended as one float32 row to an unnamed temporary file; then the coordinates are
-    # processed in chunks (columns), reading only that chunk of every row, so memory is
-    # about ``chunk_bytes`` (twice that while the median partitions a copy) plus the float64
-    # result, whatever the number of updates. Per coordinate the arithmetic is independent
-    # of the chunking (the median of the same values; the trimmed sum added row by row in
-    # sorted order), so the bytes out are the same for every chunk size. Each row is scaled
-    # by its :func:`norm_factors` factor (float64) as it is read.
+    # processed in chunks (columns), reading only that chunk of every row, so memory is about
+    # ``chunk_bytes`` (split between the worker threads, twice that while the trimmed mean
+    # sums) plus the float64 result, whatever the number of updates. See _combine_chunk for
+    # the arithmetic, which is independent of the chunking and of the threads: the bytes out
+    # are the same for every chunk size and worker count.
     sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
     params = sum(sizes)
-    row_bytes = params * 4
     total = 0
     count = 0
     norms: list[float] = []
@@ -286,38 +307,93 @@ def _coordinatewise(
             raise TrainingError("no updates to aggregate")
         spill.flush()
         del scratch
-        factors = norm_factors(norms)
+        if os.fstat(spill.fileno()).st_size != count * params * 4:
+            raise TrainingError("the aggregation's temporary file was cut short")
+        factors = np.asarray(norm_factors(norms), dtype=np.float64)
         trim = math.floor(count * rule.trim)
         if count - 2 * trim < 1:
             trim = (count - 1) // 2
+        threads = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
+        width = max(1, min(params, chunk_bytes // (8 * count * threads)))
         flat = np.empty(params, dtype=np.float64)
-        width = max(1, min(params, chunk_bytes // (8 * count)))
-        fd = spill.fileno()
-        for start in range(0, params, width):
-            stop = min(params, start + width)
-            block = np.empty((count, stop - start), dtype=np.float64)
-            for row in range(count):
-                raw = os.pread(fd, (stop - start) * 4, row * row_bytes + start * 4)
-                if len(raw) != (stop - start) * 4:
-                    raise TrainingError("the aggregation's temporary file was cut short")
-                np.multiply(
-                    np.frombuffer(raw, dtype="<f4"),
-                    factors[row],
-                    out=block[row],
-                    dtype=np.float64,  # the float64 loop, not float32 then widened
-                )
-            if rule.kind == "median":
-                flat[start:stop] = np.median(block, axis=0)
-            else:
-                block.sort(axis=0)
-                acc = block[trim].copy()
-                for row in range(trim + 1, count - trim):
-                    np.add(acc, block[row], out=acc)
-                flat[start:stop] = acc / (count - 2 * trim)
-            del block
+        _combine_chunks(rule, spill.fileno(), count, params, factors, trim, width, threads, flat)
     out: dict[str, Array] = {}
     offset = 0
     for t, size in zip(manifest.tensors, sizes, strict=True):
         out[t.name] = flat[offset : offset + size].reshape(t.shape)
         offset += size
     return out, count, total
+
+
+def _combine_chunks(
+    rule: Rule,
+    fd: int,
+    count: int,
+    params: int,
+    factors: Array,
+    trim: int,
+    width: int,
+    threads: int,
+    flat: Array,
+) -> None:
+    """Fill ``flat`` chunk by chunk of ``width`` coordinates from the spill file ``fd``.
+
+    Each chunk reads its slice of every update's row straight into a float32 buffer
+    (``preadv``, no intermediate bytes), so the process holds only its chunks, never the file.
+    """
+    row_bytes = params * 4
+    local = threading.local()
+
+    def one(start: int) -> None:
+        stop = min(params, start + width)
+        if not hasattr(local, "raw"):  # this thread's buffers, reused chunk after chunk
+            local.raw = np.empty((count, width), dtype="<f4")
+            local.block = np.empty((width, count), dtype=np.float64)
+        raw = local.raw[:, : stop - start]
+        want = (stop - start) * 4
+        for row in range(count):
+            if os.preadv(fd, [raw[row]], row * row_bytes + start * 4) != want:
+                raise TrainingError("the aggregation's temporary file was cut short")
+        block = local.block[: stop - start]
+        flat[start:stop] = _combine_chunk(rule, raw, factors, trim, block)
+
+    starts = range(0, params, width)
+    if threads == 1:
+        for start in starts:
+            one(start)
+        return
+    # numpy's multiply, sort and accumulate and os.preadv release the GIL, so the chunks
+    # really run in parallel; each writes its own slice of ``flat``, and list() re-raises a
+    # worker's error.
+    with ThreadPoolExecutor(threads, thread_name_prefix="aggregate") as pool:
+        list(pool.map(one, starts))
+
+
+def _combine_chunk(rule: Rule, raw: Array, factors: Array, trim: int, block: Array) -> Array:
+    """One coordinate chunk: ``raw`` is (updates, width) float32, the result (width,) float64.
+
+    Each value is widened to float64 and multiplied by its update's norm factor (one rounding)
+    into ``block`` (width, updates), coordinate-major so that every coordinate's values are
+    contiguous, and each coordinate's values are sorted ascending. The median is the middle
+    value, or the two middle values' sum halved (numpy's definition); the trimmed mean adds the
+    kept values one by one in ascending order (never a pairwise or BLAS sum), then divides by
+    their number. Adding 0.0 makes a zero result +0.0 whichever of the equal-comparing -0.0 and
+    +0.0 the sort put there, so the bytes do not depend on the sorting algorithm.
+    """
+    count = raw.shape[0]
+    np.multiply(raw.T, factors, out=block, dtype=np.float64)
+    block.sort(axis=1)
+    if rule.kind == "median":
+        middle = count // 2
+        if count % 2:
+            result = block[:, middle].copy()
+        else:
+            result = np.add(block[:, middle - 1], block[:, middle])
+            np.true_divide(result, 2.0, out=result)
+    else:
+        result = block[:, trim].copy()
+        for column in range(trim + 1, count - trim):
+            np.add(result, block[:, column], out=result)
+        np.true_divide(result, count - 2 * trim, out=result)
+    np.add(result, 0.0, out=result)
+    return result

@@ -218,12 +218,40 @@ def test_coordinatewise_rules_in_chunks_give_the_same_bytes(rule: str, n: int) -
     reference = encode_weights(_in_memory_reference(rule, base, ups))
     params = manifest_of(base).parameters
     # chunk widths: one coordinate, an odd width that splits tensors, a few chunks, all at once
+    # and one, two or three worker threads
     for chunk_bytes in (1, 8 * n * 37, 8 * n * (params // 3), 1 << 30):
+        for workers in (1, 2, 3):
+            res = aggregate(
+                rule,
+                base,
+                iter(ups),
+                plan=TrainingPlan(),
+                seed=b"",
+                chunk_bytes=chunk_bytes,
+                workers=workers,
+            )
+            assert encode_weights(res.weights) == reference, (chunk_bytes, workers)
+            assert res.updates == n and res.samples == sum(s for _, s in ups)
+
+
+@pytest.mark.parametrize("rule", ["median", "trimmed:20"])
+def test_coordinatewise_zero_is_positive_whatever_the_sort_order(rule: str) -> None:
+    # -0.0 and +0.0 compare equal, so a sort may put either first; the result is +0.0 either way
+    base = {"w": np.ones(3, dtype=np.float32)}
+    columns = [[-0.0, 0.0, -0.0, 0.0, -0.0], [0.0, -0.0, 0.0, -0.0, 0.0], [-0.0] * 5]
+    ups = [({"w": np.array(row, dtype=np.float32)}, 1) for row in np.array(columns).T]
+    for workers in (1, 2):
         res = aggregate(
-            rule, base, iter(ups), plan=TrainingPlan(), seed=b"", chunk_bytes=chunk_bytes
+            rule,
+            base,
+            iter(ups),
+            plan=TrainingPlan(server_learning_rate=1.0),
+            seed=b"",
+            workers=workers,
         )
-        assert encode_weights(res.weights) == reference, chunk_bytes
-        assert res.updates == n and res.samples == sum(s for _, s in ups)
+        assert encode_weights(res.weights) == encode_weights(base)
+    with pytest.raises(TrainingError, match="workers"):
+        aggregate(rule, base, iter(ups), plan=TrainingPlan(), seed=b"", workers=0)
 
 
 def test_coordinatewise_rules_bound_norms_by_the_median_norm() -> None:
