@@ -170,7 +170,7 @@ def _decrypt(data: dict[str, Any], password: str, origin: str) -> Keypair:
     return keypair
 
 
-def _write_private(path: Path, data: dict[str, Any]) -> None:
+def write_private(path: Path, data: dict[str, Any]) -> None:
     """Write a file readable by its owner only (created 0600, never world-readable in between)."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -232,7 +232,7 @@ class Keystore:
             raise InputError(f"an account named {name!r} already exists in {self.root}")
         self._ensure_dir()
         data = keypair.export_to_encrypted_json(password, name)
-        _write_private(path, data)
+        write_private(path, data)
         log.info("stored account %s (%s)", name, keypair.ss58_address)
         return Account(name, keypair.ss58_address, "sr25519", path)
 
@@ -278,7 +278,7 @@ class Keystore:
         self._ensure_dir()
         stored = dict(data)
         stored["meta"] = {**meta, "name": name}
-        _write_private(path, stored)
+        write_private(path, stored)
         crypto = data["encoding"]["content"][1] if len(data["encoding"]["content"]) > 1 else ""
         log.info("imported account %s (%s)", name, keypair.ss58_address)
         return Account(name, keypair.ss58_address, str(crypto or "sr25519"), path)

@@ -978,7 +978,7 @@ class ChainBackend:
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    from decentralml.core.chain.records import _plain as plain
+    from decentralml.core.chain.records import plain_value as plain
 
     out = plain(value)
     return out if isinstance(out, dict) else {"value": out}

@@ -26,14 +26,14 @@ PALLET = "DecentralMl"
 
 
 # ---- records -----------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Decoded SCALE value -> JSON-friendly plain data (text for printable byte strings)."""
     if isinstance(value, dict):
         if set(value) == {"cid", "digest", "size"}:
             return ContentRef.from_chain(value).to_json()
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     return value
 
 
@@ -71,7 +71,7 @@ _MODEL_FIELDS = {
 
 
 def decode_model(model_id: int, value: dict[str, Any]) -> Model:
-    extra = {k: _plain(v) for k, v in value.items() if k not in _MODEL_FIELDS}
+    extra = {k: plain_value(v) for k, v in value.items() if k not in _MODEL_FIELDS}
     if "jurisdictions" in value:
         extra["jurisdictions"] = _jurisdiction_codes(value["jurisdictions"])
     if "licence" in value:
@@ -149,7 +149,7 @@ class DecentralMlReader:
             Record(
                 kind,
                 (*prefix, *_key(k)),
-                _plain(v) if isinstance(v, dict) else {"value": _plain(v)},
+                plain_value(v) if isinstance(v, dict) else {"value": plain_value(v)},
             )
             for k, v in entries
         ]
@@ -162,7 +162,7 @@ class DecentralMlReader:
         return Record(
             kind,
             tuple(keys),
-            _plain(value) if isinstance(value, dict) else {"value": _plain(value)},
+            plain_value(value) if isinstance(value, dict) else {"value": plain_value(value)},
         )
 
     def tasks(self) -> list[Record]:
@@ -192,7 +192,7 @@ class DecentralMlReader:
 
     def votes(self, address: Address) -> list[Any]:
         value = self.reader.storage(PALLET, "VotingOf", [address])
-        plain = _plain(value) if value is not None else []
+        plain = plain_value(value) if value is not None else []
         return list(plain) if isinstance(plain, list) else [plain]
 
     def proposals(self) -> list[Record]:
@@ -203,5 +203,5 @@ class DecentralMlReader:
 
     def params(self) -> dict[str, Any]:
         value = self.reader.storage(PALLET, "Params")
-        plain: dict[str, Any] = _plain(value) if isinstance(value, dict) else {}
+        plain: dict[str, Any] = plain_value(value) if isinstance(value, dict) else {}
         return plain

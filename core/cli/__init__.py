@@ -14,54 +14,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_DISPATCH = 4
-EXIT_INTEGRITY = 5
-EXIT_KEY = 6
-
-PROTOCOL_GROUPS = (
-    "task",
-    "join",
-    "leave",
-    "round",
-    "propose",
-    "vote",
-    "close",
-    "challenge",
-    "stake",
+from .parser import (
+    EXIT_DISPATCH,
+    EXIT_ERROR,
+    EXIT_INTEGRITY,
+    EXIT_KEY,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    PROTOCOL_GROUPS,
+    Parser,
+    add_signer,
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
-
-
-def _signer(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--from",
-        dest="signer",
-        required=True,
-        metavar="ACCOUNT",
-        help="keystore account (name or address), or a dev key such as //Alice (dev chains only)",
-    )
-    p.add_argument(
-        "--password-file",
-        metavar="FILE",
-        help="read the keystore password from FILE (else $DECENTRALML_PASSWORD, else a prompt)",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="estimate the fee and stop; nothing is sent"
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="decentralml",
         description="DecentralML: federated learning governed on a Substrate chain.",
         epilog="Every command accepts --json for machine-readable output (docs/cli.md).",
@@ -78,10 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def cmd(
-        group: argparse._SubParsersAction[_Parser], name: str, handler: str, help_: str
+        group: argparse._SubParsersAction[Parser], name: str, handler: str, help_: str
     ) -> argparse.ArgumentParser:
         p = group.add_parser(name, help=help_, description=help_)
         p.set_defaults(handler=handler)
@@ -90,14 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     # config
     g = sub.add_parser("config", help="show the configuration").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     cmd(g, "show", "config_show", "show the effective configuration (secrets hidden)")
     cmd(g, "path", "config_path", "print the config file path")
 
     # chain
     g = sub.add_parser("chain", help="node, runtime and live views").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     cmd(g, "info", "chain_info", "chain name, type, runtime version and heads")
     p = cmd(g, "calls", "chain_calls", "list a pallet's calls from the runtime metadata")
@@ -110,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # account
     g = sub.add_parser("account", help="keystore accounts").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     p = cmd(g, "new", "account_new", "create an account; prints its mnemonic once")
     p.add_argument("name")
@@ -146,11 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-death", action="store_true", help="allow the sender's account to be reaped"
     )
-    _signer(p)
+    add_signer(p)
 
     # asset
     g = sub.add_parser("asset", help="bring-your-own tokens (pallet-assets)").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     cmd(g, "list", "asset_list", "list assets")
     p = cmd(g, "show", "asset_show", "show an asset")
@@ -161,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--symbol")
     p.add_argument("--decimals", type=int, default=12)
-    _signer(p)
+    add_signer(p)
     p = cmd(g, "mint", "asset_mint", "mint an asset to an account")
     p.add_argument("id", type=int)
     p.add_argument("dest")
@@ -169,20 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
         "amount", help="amount in the asset's units (its decimals), or planck with --planck"
     )
     p.add_argument("--planck", action="store_true")
-    _signer(p)
+    add_signer(p)
     p = cmd(g, "transfer", "asset_transfer", "transfer an asset")
     p.add_argument("id", type=int)
     p.add_argument("dest")
     p.add_argument("amount")
     p.add_argument("--planck", action="store_true")
-    _signer(p)
+    add_signer(p)
     p = cmd(g, "balance", "asset_balance", "an account's balance of an asset")
     p.add_argument("id", type=int)
     p.add_argument("account")
 
     # model
     g = sub.add_parser("model", help="model registry").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     cmd(g, "list", "model_list", "list registered models")
     p = cmd(g, "show", "model_show", "show a model")
@@ -209,12 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--extra", metavar="JSON", help="extra call arguments newer runtimes take (JSON object)"
     )
-    _signer(p)
+    add_signer(p)
     p = cmd(g, "versions", "model_versions", "a model's versions (proposed, approved, rejected)")
     p.add_argument("id", type=int)
     p = cmd(g, "retire", "model_retire", "retire a model one owns (releases its deposit)")
     p.add_argument("id", type=int)
-    _signer(p)
+    add_signer(p)
     p = cmd(
         g, "fetch", "model_fetch", "download a model's file from IPFS, verified against the chain"
     )
@@ -224,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # content
     g = sub.add_parser("content", help="IPFS content store (Kubo RPC)").add_subparsers(
-        dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+        dest="sub", metavar="ACTION", required=True, parser_class=Parser
     )
     p = cmd(g, "add", "content_add", "add a file; prints its content reference (CID, sha256, size)")
     p.add_argument("file")
@@ -243,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pallet")
     p.add_argument("call")
     p.add_argument("--args", default="{}", metavar="JSON", help="call arguments as a JSON object")
-    _signer(p)
+    add_signer(p)
     p = cmd(sub, "query", "query", "read any storage item: decentralml query PALLET ITEM [KEY...]")
     p.add_argument("pallet")
     p.add_argument("item")
@@ -252,17 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     # protocol actions (composed from the runtime's DecentralMl calls)
     _protocol(sub, cmd)
-    from .dev import register_dev_commands  # the local dev stack (core/devstack.py)
+    from .dev import register_dev_commands  # the local dev stack (core/devstack/)
 
     register_dev_commands(sub, cmd)
     return parser
 
 
-def _protocol(sub: argparse._SubParsersAction[_Parser], cmd: object) -> None:
+def _protocol(sub: argparse._SubParsersAction[Parser], cmd: object) -> None:
     """Protocol verbs: each maps to DecentralMl calls and fails clearly if the runtime lacks one."""
     from .protocol import register_protocol_commands
 
-    register_protocol_commands(sub, cmd, _signer)
+    register_protocol_commands(sub, cmd, add_signer)
     from .roles import register_role_commands
 
     register_role_commands(sub, cmd)
@@ -277,6 +245,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .run import run
 
     return run(args)
+
+
+__all__ = [
+    "EXIT_DISPATCH",
+    "EXIT_ERROR",
+    "EXIT_INTEGRITY",
+    "EXIT_KEY",
+    "EXIT_OK",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "PROTOCOL_GROUPS",
+    "Parser",
+    "add_signer",
+    "build_parser",
+    "main",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

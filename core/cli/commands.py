@@ -12,64 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Cancelled, InputError, UnknownAccount
+from ..errors import InputError, UnknownAccount
 from ..types import format_amount
 from .output import pairs, table
+from .send import say, send
 
 if TYPE_CHECKING:
     from ..chain.decentralml import DecentralMl
     from ..chain.records import DecentralMlReader
-    from ..types import Receipt
     from .context import Context
-
-
-def _say(ctx: Context, text: str) -> None:
-    if not ctx.json:
-        sys.stdout.write(text + "\n")
-
-
-def _tx_result(ctx: Context, receipt: Receipt, gate: Any, **summary: Any) -> dict[str, Any]:
-    symbol, decimals = ctx.chain.token()
-    estimate = gate.estimate.partial_fee if gate.estimate else None
-    result = {
-        "dry_run": False,
-        "call": f"{receipt.pallet}.{receipt.call}",
-        "fee_estimate": None if estimate is None else str(estimate),
-        "receipt": receipt.to_json(),
-        **summary,
-    }
-    _say(ctx, f"included in block #{receipt.block_number} ({receipt.block_hash})")
-    _say(ctx, f"fee paid: {format_amount(receipt.fee, decimals, symbol)}")
-    for key, value in summary.items():
-        _say(ctx, f"{key}: {value}")
-    return result
-
-
-def _dry_run(ctx: Context, call: str, gate: Any) -> dict[str, Any]:
-    estimate = gate.estimate.partial_fee if gate.estimate else None
-    _say(ctx, "dry run: nothing was sent")
-    return {
-        "dry_run": True,
-        "call": call,
-        "fee_estimate": None if estimate is None else str(estimate),
-    }
-
-
-def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any]:
-    """Run ``action(on_fee)`` -> receipt (or (value, receipt)); handle --dry-run."""
-    gate = ctx.fee_gate()
-    try:
-        out = action(gate)
-    except Cancelled:
-        if getattr(ctx.args, "dry_run", False):
-            return _dry_run(ctx, call, gate)
-        raise
-    if isinstance(out, tuple):
-        value, receipt = out
-        summary = {**summary, **value} if isinstance(value, dict) else summary
-    else:
-        receipt = out
-    return _tx_result(ctx, receipt, gate, **summary)
 
 
 # ---- config --------------------------------------------------------------------------------------
@@ -87,7 +38,7 @@ def config_path(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     from ..config import default_config_path
 
     path = Path(args.config).expanduser() if args.config else default_config_path()
-    _say(ctx, str(path))
+    say(ctx, str(path))
     return {"path": str(path), "exists": path.exists()}
 
 
@@ -167,17 +118,17 @@ def account_import(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
             except OSError as exc:
                 raise InputError(f"cannot read {args.mnemonic_file}: {exc.strerror}") from None
         account = store.import_mnemonic(args.name, mnemonic, ctx.password(what="new password"))
-    _say(ctx, f"imported {account.name}: {account.address}")
+    say(ctx, f"imported {account.name}: {account.address}")
     return account.to_json()
 
 
 def account_export(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    from ..keys import _write_private
+    from ..keys import write_private
 
     data = ctx.keystore.export_json(args.account, ctx.password())
     if args.output:
-        _write_private(Path(args.output), data)
-        _say(ctx, f"wrote {args.output}")
+        write_private(Path(args.output), data)
+        say(ctx, f"wrote {args.output}")
         return {"path": args.output, "address": data["address"]}
     if not ctx.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -193,13 +144,13 @@ def account_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 def account_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     address = ctx.address_of(args.account)
-    _say(ctx, address)
+    say(ctx, address)
     return {"account": args.account, "address": address}
 
 
 def account_remove(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     account = ctx.keystore.remove(args.account)
-    _say(ctx, f"removed {account.name} ({account.address})")
+    say(ctx, f"removed {account.name} ({account.address})")
     return {"removed": account.to_json()}
 
 
@@ -238,7 +189,7 @@ def transfer(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dest = ctx.address_of(args.dest)
     amount = ctx.native_amount(args.amount, args.planck)
     signer = ctx.signer()
-    return _send(
+    return send(
         ctx,
         "Balances.transfer",
         lambda gate: ctx.chain.transfer(
@@ -295,14 +246,14 @@ def asset_create(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     if ctx.chain.asset(args.id) is not None:
         raise InputError(f"asset {args.id} already exists")
     signer = ctx.signer()
-    result = _send(
+    result = send(
         ctx,
         "Assets.create",
         lambda gate: ctx.chain.asset_create(signer, args.id, min_balance, on_fee=gate),
         asset_id=args.id,
     )
     if (args.name or args.symbol) and not result["dry_run"]:
-        meta = _send(
+        meta = send(
             ctx,
             "Assets.set_metadata",
             lambda gate: ctx.chain.asset_set_metadata(
@@ -317,7 +268,7 @@ def asset_mint(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dest = ctx.address_of(args.dest)
     amount = _asset_units(ctx, args.id, args.amount, args.planck)
     signer = ctx.signer()
-    return _send(
+    return send(
         ctx,
         "Assets.mint",
         lambda gate: ctx.chain.asset_mint(signer, args.id, dest, amount, on_fee=gate),
@@ -331,7 +282,7 @@ def asset_transfer(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dest = ctx.address_of(args.dest)
     amount = _asset_units(ctx, args.id, args.amount, args.planck)
     signer = ctx.signer()
-    return _send(
+    return send(
         ctx,
         "Assets.transfer",
         lambda gate: ctx.chain.asset_transfer(signer, args.id, dest, amount, on_fee=gate),
@@ -445,7 +396,7 @@ def model_register(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         )
         return {"model_id": model_id}, receipt
 
-    result = _send(ctx, "DecentralMl.register_model", action)
+    result = send(ctx, "DecentralMl.register_model", action)
     result["architecture"] = architecture.to_json()
     result["initial_weights"] = weights.to_json()
     return result
@@ -480,7 +431,7 @@ def model_versions(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 def model_retire(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
-    return _send(
+    return send(
         ctx,
         "DecentralMl.retire_model",
         lambda gate: _pallet(ctx).retire_model(signer, args.id, on_fee=gate),
@@ -494,7 +445,7 @@ def model_fetch(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"no model with id {args.id}")
     ref = model.initial_weights if args.file == "weights" else model.architecture
     ctx.store.fetch_to(ref, Path(args.output))
-    _say(ctx, f"wrote {args.output} ({ref.size} bytes, sha256 {ref.digest_hex} verified)")
+    say(ctx, f"wrote {args.output} ({ref.size} bytes, sha256 {ref.digest_hex} verified)")
     return {
         "model_id": args.id,
         "file": args.file,
@@ -521,19 +472,19 @@ def content_get(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"--sha256 {args.sha256!r} is not hex") from None
     ref = ContentRef(args.cid, digest, args.size)
     ctx.store.fetch_to(ref, Path(args.output))
-    _say(ctx, f"wrote {args.output} ({ref.size} bytes, CID and sha256 verified)")
+    say(ctx, f"wrote {args.output} ({ref.size} bytes, CID and sha256 verified)")
     return {**ref.to_json(), "path": args.output, "verified": True}
 
 
 def content_pin(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     ctx.store.pin(args.cid)
-    _say(ctx, f"pinned {args.cid}")
+    say(ctx, f"pinned {args.cid}")
     return {"cid": args.cid, "pinned": True}
 
 
 def content_version(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     version = ctx.store.version()
-    _say(ctx, version)
+    say(ctx, version)
     return {"version": version, "api_url": ctx.config.redacted()["ipfs"]["api_url"]}
 
 
@@ -552,7 +503,7 @@ def tx(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     params = _json_object(args.args)
     ctx.chain.compose(args.pallet, args.call, params)  # validates before unlocking a key
     signer = ctx.signer()
-    return _send(
+    return send(
         ctx,
         f"{args.pallet}.{args.call}",
         lambda gate: ctx.chain.submit(signer, args.pallet, args.call, params, on_fee=gate),

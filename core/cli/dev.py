@@ -39,14 +39,14 @@ PORT_FLAGS = (
 
 
 def register_dev_commands(sub: Any, cmd: Any) -> None:
-    from . import _Parser
+    from .parser import Parser
 
     g = sub.add_parser(
         "dev",
         help="local dev stack: node, private IPFS and a demo federation",
         description="Run node-decentralml --dev, a private Kubo and a seeded demo federation, "
         "all with their data under one state directory ($DECENTRALML_STATE, default ./.state).",
-    ).add_subparsers(dest="sub", metavar="ACTION", required=True, parser_class=_Parser)
+    ).add_subparsers(dest="sub", metavar="ACTION", required=True, parser_class=Parser)
 
     def state_dir(p: argparse.ArgumentParser) -> None:
         p.add_argument(

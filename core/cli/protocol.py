@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .output import pairs, table
+from .send import send
 
 if TYPE_CHECKING:
     from ..chain.decentralml import DecentralMl
@@ -53,10 +54,10 @@ __all__ = [
 
 def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     def group(name: str, help_: str) -> Any:
-        from . import _Parser
+        from .parser import Parser
 
         return sub.add_parser(name, help=help_).add_subparsers(
-            dest="sub", metavar="ACTION", required=True, parser_class=_Parser
+            dest="sub", metavar="ACTION", required=True, parser_class=Parser
         )
 
     # task
@@ -227,12 +228,6 @@ def _reader(ctx: Context) -> DecentralMlReader:
     return DecentralMlReader(ctx.reader)
 
 
-def _send(ctx: Context, call: str, action: Any, **summary: Any) -> dict[str, Any]:
-    from .commands import _send as send
-
-    return send(ctx, call, action, **summary)
-
-
 def _records(
     ctx: Context, records: list[Any], columns: list[tuple[str, str]], key: str
 ) -> dict[str, Any]:
@@ -323,13 +318,13 @@ def task_create(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         task_id, receipt = dml.create_task(signer, args.model, terms, on_fee=gate)
         return {"task_id": task_id}, receipt
 
-    return _send(ctx, "DecentralMl.create_task", action, model_id=args.model)
+    return send(ctx, "DecentralMl.create_task", action, model_id=args.model)
 
 
 def _task_call(ctx: Context, call: str, task_id: int) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         f"DecentralMl.{call}",
         lambda gate: dml.task_call(signer, call, task_id, on_fee=gate),
@@ -414,7 +409,7 @@ def profile_set(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     jurisdiction(args.jurisdiction)
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.set_trainer_profile",
         lambda gate: dml.set_trainer_profile(signer, args.jurisdiction, on_fee=gate),
@@ -425,7 +420,7 @@ def profile_set(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 def profile_clear(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.clear_trainer_profile",
         lambda gate: dml.clear_trainer_profile(signer, on_fee=gate),
@@ -458,7 +453,7 @@ def round_submit(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml = _dml(ctx)
     dml._args("submit_update")
     ref = _upload(ctx, args.file)
-    result = _send(
+    result = send(
         ctx,
         "DecentralMl.submit_update",
         lambda gate: dml.submit_update(
@@ -480,7 +475,7 @@ def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml = _dml(ctx)
     dml._args("submit_aggregate")
     ref = _upload(ctx, args.file)
-    result = _send(
+    result = send(
         ctx,
         "DecentralMl.submit_aggregate",
         lambda gate: dml.submit_aggregate(
@@ -496,7 +491,7 @@ def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 def round_finalize(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.finalize_round",
         lambda gate: dml.finalize_round(signer, args.task, args.round, on_fee=gate),
@@ -510,7 +505,7 @@ def challenge(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     dml = _dml(ctx)
     dml._args("challenge_aggregate")
     ref = _upload(ctx, args.evidence)
-    result = _send(
+    result = send(
         ctx,
         "DecentralMl.challenge_aggregate",
         lambda gate: dml.challenge_aggregate(signer, args.task, args.round, ref, on_fee=gate),
@@ -575,7 +570,7 @@ def propose(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         proposal_id, receipt = dml.submit_proposal(signer, kind, on_fee=gate)
         return {"proposal_id": proposal_id}, receipt
 
-    return _send(ctx, "DecentralMl.submit_proposal", action, kind=args.kind)
+    return send(ctx, "DecentralMl.submit_proposal", action, kind=args.kind)
 
 
 def vote(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
@@ -585,7 +580,7 @@ def vote(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     amount = _amount(ctx, args.amount, args.planck, None)
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.vote",
         lambda gate: dml.vote(signer, args.proposal, bool(args.aye), amount, level, on_fee=gate),
@@ -599,7 +594,7 @@ def vote(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 def close(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.close_proposal",
         lambda gate: dml.close_proposal(signer, args.proposal, on_fee=gate),
@@ -611,7 +606,7 @@ def unlock(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     target = ctx.address_of(args.target)
     signer = ctx.signer()
     dml = _dml(ctx)
-    return _send(
+    return send(
         ctx,
         "DecentralMl.unlock",
         lambda gate: dml.unlock(signer, target, on_fee=gate),

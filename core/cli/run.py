@@ -16,8 +16,15 @@ from ..errors import (
     NodeUnreachable,
     StoreUnreachable,
 )
-from . import EXIT_DISPATCH, EXIT_ERROR, EXIT_INTEGRITY, EXIT_KEY, EXIT_UNREACHABLE, EXIT_USAGE
 from .output import to_json
+from .parser import (
+    EXIT_DISPATCH,
+    EXIT_ERROR,
+    EXIT_INTEGRITY,
+    EXIT_KEY,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 
 log = logging.getLogger(__name__)
 

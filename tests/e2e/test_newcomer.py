@@ -34,7 +34,7 @@ from decentralml.core.proc import free_port, port_free, processes_under
 BIN = Path(sys.executable).parent
 WAIT_FOR_ROUND_S = float(os.environ.get("DML_NEWCOMER_TIMEOUT", "900"))
 WIDTH, HEIGHT = 100, 30
-DEMO_POOL = 100 * DEMO_ROUNDS  # DCC escrowed by the demo task (core/devstack.py task_terms)
+DEMO_POOL = 100 * DEMO_ROUNDS  # DCC escrowed by the demo task (core/devstack/demo.py task_terms)
 
 ROW = re.compile(
     r"^\s*(?P<id>\d+)\s+(?P<model>\d+)\s+(?P<status>[A-Z]\w+)\s.*?"
