@@ -1,0 +1,293 @@
+//! The pallet's calls: each checks its origin and hands its arguments to one `do_*` function
+//! (in `functions/` or `governance.rs`), which validates them and writes storage.
+
+use frame_support::pallet_macros::pallet_section;
+
+/// Imported into [`crate::pallet`] by `#[import_section(calls::calls)]`.
+#[pallet_section]
+mod calls {
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register a model: its name, architecture file, initial weights, licence and the
+		/// jurisdictions trainers may be in (empty: anywhere). Holds [`Config::ModelDeposit`].
+		///
+		/// Emits [`Event::ModelRegistered`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_model())]
+		pub fn register_model(
+			origin: OriginFor<T>,
+			name: BoundedVec<u8, ConstU32<256>>,
+			architecture: ContentRef,
+			initial_weights: ContentRef,
+			licence: Licence,
+			jurisdictions: Jurisdictions,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let name: BoundedVec<u8, T::MaxNameLen> =
+				name.into_inner().try_into().map_err(|_| Error::<T>::NameTooLong)?;
+			Self::do_register_model(
+				who,
+				name,
+				architecture,
+				initial_weights,
+				licence,
+				jurisdictions,
+			)
+		}
+
+		/// Retire a model one owns and release its deposit. It stays in the registry for
+		/// provenance; running tasks finish, no new ones start.
+		///
+		/// Emits [`Event::ModelRetired`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::retire_model())]
+		pub fn retire_model(origin: OriginFor<T>, model_id: ModelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_retire_model(who, model_id)
+		}
+
+		/// Declare (or change, while in no task) one's jurisdiction as a trainer.
+		///
+		/// Emits [`Event::TrainerProfileSet`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_trainer_profile())]
+		pub fn set_trainer_profile(
+			origin: OriginFor<T>,
+			jurisdiction: Jurisdiction,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_trainer_profile(who, jurisdiction)
+		}
+
+		/// Remove one's trainer profile (while in no task).
+		///
+		/// Emits [`Event::TrainerProfileCleared`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::clear_trainer_profile())]
+		pub fn clear_trainer_profile(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_clear_trainer_profile(who)
+		}
+
+		/// Create a training task for a usable model and escrow its whole reward pool
+		/// (`reward_per_round * total_rounds`) in the chosen asset.
+		///
+		/// Emits [`Event::TaskCreated`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::create_task())]
+		pub fn create_task(
+			origin: OriginFor<T>,
+			model_id: ModelId,
+			terms: TaskTermsOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_create_task(who, model_id, terms)
+		}
+
+		/// Cancel one's task while no round runs: stakes, bonds and the pool are returned.
+		///
+		/// Emits [`Event::TaskEnded`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::cancel_task(T::MaxTrainersPerTask::get()))]
+		pub fn cancel_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_task(who, task_id)
+		}
+
+		/// End a task that has had no running round for `task_idle_timeout` blocks: stakes,
+		/// bonds and the pool are returned. Anyone may call.
+		///
+		/// Emits [`Event::TaskEnded`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::expire_task(T::MaxTrainersPerTask::get()))]
+		pub fn expire_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_expire_task(task_id)
+		}
+
+		/// Join a task as a trainer: checks the profile's jurisdiction against the model's and
+		/// the task's rules, and escrows the task's trainer stake.
+		///
+		/// Emits [`Event::TrainerJoined`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::join_task())]
+		pub fn join_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_join_task(who, task_id)
+		}
+
+		/// Leave a task. With no round running (or one the trainer is not due in) the stake is
+		/// returned at once; otherwise when the running round is finalized.
+		///
+		/// Emits [`Event::TrainerLeft`] or [`Event::TrainerLeaving`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::leave_task())]
+		pub fn leave_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_leave_task(who, task_id)
+		}
+
+		/// Become a task's aggregator, holding `aggregator_bond`.
+		///
+		/// Emits [`Event::AggregatorBonded`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::bond_aggregator())]
+		pub fn bond_aggregator(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_bond_aggregator(who, task_id)
+		}
+
+		/// Stop aggregating for a task while no round runs; the bond is released.
+		///
+		/// Emits [`Event::AggregatorUnbonded`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::unbond_aggregator())]
+		pub fn unbond_aggregator(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_unbond_aggregator(who, task_id)
+		}
+
+		/// Open a task's next round with the current global weights, when none is running,
+		/// enough trainers take part and an aggregator is bonded. Anyone may call; rounds also
+		/// open automatically when the previous one is finalized.
+		///
+		/// Emits [`Event::RoundOpened`].
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::start_round())]
+		pub fn start_round(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_start_round(task_id)
+		}
+
+		/// Submit one's update for the running round, before its deadline, once per round.
+		///
+		/// Emits [`Event::UpdateSubmitted`].
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::submit_update())]
+		pub fn submit_update(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			update: ContentRef,
+			samples: u64,
+			metrics: Metrics,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_update(who, task_id, round, update, samples, metrics)
+		}
+
+		/// Submit the round's aggregate and the updates it includes (as the task's
+		/// aggregator), after the deadline (or once every trainer submitted) and within the
+		/// aggregation period. Starts the challenge window.
+		///
+		/// Emits [`Event::AggregateSubmitted`].
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::submit_aggregate(included.len() as u32))]
+		pub fn submit_aggregate(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			weights: ContentRef,
+			included: IncludedOf<T>,
+			metrics: Metrics,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_aggregate(who, task_id, round, weights, included, metrics)
+		}
+
+		/// Challenge a round's aggregate within its challenge window, holding
+		/// `challenge_bond`; opens a `ResolveChallenge` proposal.
+		///
+		/// Emits [`Event::AggregateChallenged`] and [`Event::ProposalSubmitted`].
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::challenge_aggregate())]
+		pub fn challenge_aggregate(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			evidence: ContentRef,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge_aggregate(who, task_id, round, evidence)
+		}
+
+		/// Finalize the running round. Anyone may call: after the challenge window (pays the
+		/// round's reward pro rata to included samples, the aggregator's fee first), or when
+		/// the round failed (no update, no aggregate in time, upheld challenge: no reward).
+		/// Slashes trainers that were due and did not submit, lets leavers go, and opens the
+		/// next round or ends the task after the last one (proposing the final version).
+		///
+		/// Emits [`Event::RoundFinalized`] and payout/slash events.
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::finalize_round(T::MaxTrainersPerTask::get()))]
+		pub fn finalize_round(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let trainers = Self::do_finalize_round(task_id, round)?;
+			Ok(Some(T::WeightInfo::finalize_round(trainers)).into())
+		}
+
+		/// Submit a governance proposal, holding `proposal_deposit`.
+		///
+		/// Emits [`Event::ProposalSubmitted`].
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::submit_proposal())]
+		pub fn submit_proposal(origin: OriginFor<T>, kind: ProposalKindOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_proposal(who, kind)
+		}
+
+		/// Vote on an ongoing proposal with `balance` of one's native balance (frozen until the
+		/// conviction lock after the vote's end expires). One vote per account per proposal.
+		///
+		/// Emits [`Event::Voted`].
+		#[pallet::call_index(17)]
+		#[pallet::weight(T::WeightInfo::vote(T::MaxVotesPerAccount::get()))]
+		pub fn vote(
+			origin: OriginFor<T>,
+			proposal_id: ProposalId,
+			aye: bool,
+			balance: BalanceOf<T>,
+			conviction: Conviction,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_vote(who, proposal_id, aye, balance, conviction)
+		}
+
+		/// Close a proposal after its voting period and enact it if it passed; refunds the
+		/// deposit if quorum was reached, slashes it otherwise. Anyone may call.
+		///
+		/// Emits [`Event::ProposalClosed`].
+		#[pallet::call_index(18)]
+		#[pallet::weight(T::WeightInfo::close_proposal())]
+		pub fn close_proposal(origin: OriginFor<T>, proposal_id: ProposalId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_close_proposal(proposal_id)
+		}
+
+		/// Remove `target`'s vote records whose proposals are closed and whose locks expired,
+		/// and lower its voting freeze accordingly. Anyone may call.
+		///
+		/// Emits [`Event::VotesUnlocked`].
+		#[pallet::call_index(19)]
+		#[pallet::weight(T::WeightInfo::unlock(T::MaxVotesPerAccount::get()))]
+		pub fn unlock(origin: OriginFor<T>, target: T::AccountId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_unlock(target)
+		}
+
+		/// Suspend a model at once ([`Config::SafetyOrigin`]). The suspension lapses after
+		/// `ratification_period` blocks unless a `Safety { Suspend }` proposal passes first.
+		///
+		/// Emits [`Event::ModelSuspendedByCouncil`].
+		#[pallet::call_index(20)]
+		#[pallet::weight(T::WeightInfo::council_suspend())]
+		pub fn council_suspend(origin: OriginFor<T>, model_id: ModelId) -> DispatchResult {
+			T::SafetyOrigin::ensure_origin(origin)?;
+			Self::do_council_suspend(model_id)
+		}
+	}
+}

@@ -1,0 +1,381 @@
+//! The pallet's events: every state change a client may want to follow.
+
+use frame_support::pallet_macros::pallet_section;
+
+/// Imported into [`crate::pallet`] by `#[import_section(events::events)]`.
+#[pallet_section]
+mod events {
+	/// Events of the pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A model was registered.
+		ModelRegistered {
+			/// The new model's id.
+			model_id: ModelId,
+			/// Its owner.
+			owner: T::AccountId,
+			/// The deposit held from the owner.
+			deposit: BalanceOf<T>,
+		},
+		/// A model was retired and its deposit released.
+		ModelRetired {
+			/// The retired model.
+			model_id: ModelId,
+			/// The deposit released to the owner.
+			deposit: BalanceOf<T>,
+		},
+		/// A model's status changed by governance.
+		ModelStatusChanged {
+			/// The model.
+			model_id: ModelId,
+			/// Its new status.
+			status: ModelStatus,
+		},
+		/// The safety council suspended a model; it lapses unless ratified in time.
+		ModelSuspendedByCouncil {
+			/// The model.
+			model_id: ModelId,
+			/// Block at which the suspension lapses unless ratified.
+			lapses_at: BlockNumberFor<T>,
+		},
+		/// Governance ratified a council suspension.
+		SuspensionRatified {
+			/// The model.
+			model_id: ModelId,
+		},
+		/// A council suspension lapsed unratified.
+		SuspensionLapsed {
+			/// The model.
+			model_id: ModelId,
+			/// The status it returned to.
+			status: ModelStatus,
+		},
+		/// A model's licence was replaced.
+		LicenceSet {
+			/// The model.
+			model_id: ModelId,
+		},
+		/// A model's allowed jurisdictions were replaced.
+		JurisdictionsSet {
+			/// The model.
+			model_id: ModelId,
+			/// How many are listed (0: anywhere).
+			count: u32,
+		},
+		/// A task's final aggregate was proposed as a model version.
+		VersionProposed {
+			/// The model.
+			model_id: ModelId,
+			/// The new version.
+			version: VersionId,
+			/// The task that trained it.
+			task_id: TaskId,
+			/// The round it came from.
+			round: RoundIndex,
+		},
+		/// Governance approved a version.
+		VersionApproved {
+			/// The model.
+			model_id: ModelId,
+			/// The version.
+			version: VersionId,
+		},
+		/// Governance rejected a version.
+		VersionRejected {
+			/// The model.
+			model_id: ModelId,
+			/// The version.
+			version: VersionId,
+		},
+		/// A trainer declared its jurisdiction.
+		TrainerProfileSet {
+			/// The trainer.
+			trainer: T::AccountId,
+			/// Its jurisdiction.
+			jurisdiction: Jurisdiction,
+		},
+		/// A trainer removed its profile.
+		TrainerProfileCleared {
+			/// The trainer.
+			trainer: T::AccountId,
+		},
+		/// A task was created and its whole reward pool escrowed.
+		TaskCreated {
+			/// The new task.
+			task_id: TaskId,
+			/// The model it trains.
+			model_id: ModelId,
+			/// Its sponsor.
+			sponsor: T::AccountId,
+			/// What it pays in.
+			asset: RewardAssetOf<T>,
+			/// The escrowed pool.
+			pool: BalanceOf<T>,
+		},
+		/// A task ended: stakes and bonds returned, leftover pool refunded.
+		TaskEnded {
+			/// The task.
+			task_id: TaskId,
+			/// How it ended (Completed, Cancelled or Expired).
+			status: TaskStatus,
+			/// Pool refunded to the sponsor.
+			refunded: BalanceOf<T>,
+		},
+		/// A trainer joined a task and its stake was escrowed.
+		TrainerJoined {
+			/// The task.
+			task_id: TaskId,
+			/// The trainer.
+			trainer: T::AccountId,
+			/// The stake escrowed.
+			stake: BalanceOf<T>,
+		},
+		/// A trainer asked to leave; it leaves when the running round ends.
+		TrainerLeaving {
+			/// The task.
+			task_id: TaskId,
+			/// The trainer.
+			trainer: T::AccountId,
+		},
+		/// A trainer left a task and got its stake back.
+		TrainerLeft {
+			/// The task.
+			task_id: TaskId,
+			/// The trainer.
+			trainer: T::AccountId,
+			/// Stake returned.
+			stake: BalanceOf<T>,
+		},
+		/// An aggregator bonded for a task.
+		AggregatorBonded {
+			/// The task.
+			task_id: TaskId,
+			/// The aggregator.
+			aggregator: T::AccountId,
+			/// The bond held.
+			bond: BalanceOf<T>,
+		},
+		/// An aggregator's bond was released (unbonded or task ended).
+		AggregatorUnbonded {
+			/// The task.
+			task_id: TaskId,
+			/// The aggregator.
+			aggregator: T::AccountId,
+			/// The bond released.
+			bond: BalanceOf<T>,
+		},
+		/// A round opened.
+		RoundOpened {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The global weights to start from.
+			base: ContentRef,
+			/// Last block for updates.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A trainer submitted its update.
+		UpdateSubmitted {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The trainer.
+			trainer: T::AccountId,
+			/// Samples trained on.
+			samples: u64,
+		},
+		/// The aggregator submitted a round's aggregate; its challenge window started.
+		AggregateSubmitted {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The aggregator.
+			aggregator: T::AccountId,
+			/// The aggregated weights.
+			weights: ContentRef,
+			/// How many updates it includes.
+			included: u32,
+			/// Digest of the included updates.
+			updates_digest: [u8; 32],
+		},
+		/// An aggregate was challenged; a governance proposal decides.
+		AggregateChallenged {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The deciding proposal.
+			proposal_id: ProposalId,
+		},
+		/// A challenge was upheld: the aggregator's bond went to the challenger.
+		ChallengeUpheld {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The slashed aggregator.
+			aggregator: T::AccountId,
+			/// Amount moved to the challenger.
+			slashed: BalanceOf<T>,
+		},
+		/// A challenge was dismissed: the challenger's bond went to the aggregator.
+		ChallengeDismissed {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The aggregator.
+			aggregator: T::AccountId,
+			/// Amount moved to the aggregator.
+			slashed: BalanceOf<T>,
+		},
+		/// A reward was paid from a task's pool.
+		RewardPaid {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// Who was paid (trainer or aggregator).
+			account: T::AccountId,
+			/// Amount.
+			amount: BalanceOf<T>,
+		},
+		/// A reward could not be paid (e.g. below the asset's minimum balance); it stays in
+		/// the pool and is refunded to the sponsor when the task ends.
+		RewardUnpaid {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// Who would have been paid.
+			account: T::AccountId,
+			/// Amount.
+			amount: BalanceOf<T>,
+		},
+		/// A trainer's stake was slashed for not submitting; the amount went to the sponsor.
+		StakeSlashed {
+			/// The task.
+			task_id: TaskId,
+			/// The round missed.
+			round: RoundIndex,
+			/// The trainer.
+			trainer: T::AccountId,
+			/// Amount slashed.
+			amount: BalanceOf<T>,
+		},
+		/// An aggregator missed a round; a share of its bond went to the sponsor and it was
+		/// unbonded.
+		AggregatorSlashed {
+			/// The task.
+			task_id: TaskId,
+			/// The round missed.
+			round: RoundIndex,
+			/// The aggregator.
+			aggregator: T::AccountId,
+			/// Amount slashed.
+			amount: BalanceOf<T>,
+		},
+		/// A round was finalized.
+		RoundFinalized {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// Whether an aggregate stood (and rewards were paid).
+			succeeded: bool,
+			/// Total paid out of the pool.
+			paid: BalanceOf<T>,
+		},
+		/// A proposal was submitted.
+		ProposalSubmitted {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// The proposer.
+			proposer: T::AccountId,
+			/// Deposit held.
+			deposit: BalanceOf<T>,
+			/// Last block of voting.
+			ends_at: BlockNumberFor<T>,
+		},
+		/// A vote was cast.
+		Voted {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// The voter.
+			voter: T::AccountId,
+			/// Aye or nay.
+			aye: bool,
+			/// Balance voted (frozen).
+			balance: BalanceOf<T>,
+			/// Conviction.
+			conviction: Conviction,
+		},
+		/// A proposal was closed.
+		ProposalClosed {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// Its outcome.
+			status: ProposalStatus,
+			/// Final tally.
+			tally: Tally<BalanceOf<T>>,
+		},
+		/// A passed proposal could not be enacted (state changed during the vote).
+		ProposalEnactmentFailed {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// Why.
+			error: DispatchError,
+		},
+		/// A proposer's deposit was returned.
+		DepositRefunded {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// The proposer.
+			who: T::AccountId,
+			/// Amount.
+			amount: BalanceOf<T>,
+		},
+		/// A proposer's deposit was slashed (burned) for lack of quorum.
+		DepositSlashed {
+			/// The proposal.
+			proposal_id: ProposalId,
+			/// The proposer.
+			who: T::AccountId,
+			/// Amount.
+			amount: BalanceOf<T>,
+		},
+		/// Expired vote locks were removed.
+		VotesUnlocked {
+			/// The voter.
+			who: T::AccountId,
+			/// Records removed.
+			removed: u32,
+			/// Balance still frozen for voting.
+			frozen: BalanceOf<T>,
+		},
+		/// A protocol parameter changed.
+		ParameterChanged {
+			/// The change.
+			change: ParameterChangeOf<T>,
+		},
+		/// Asset funds in an ended task's escrow could be neither returned nor burned.
+		AssetsStranded {
+			/// The task.
+			task_id: TaskId,
+			/// The asset.
+			asset: T::AssetId,
+			/// Amount.
+			amount: BalanceOf<T>,
+		},
+	}
+}

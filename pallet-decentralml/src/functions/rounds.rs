@@ -1,0 +1,327 @@
+//! Rounds: opening a round, trainers' updates, the aggregate, finalization and payout.
+
+use crate::{pallet::*, types::*};
+use alloc::{collections::btree_set::BTreeSet, vec::Vec};
+use frame_support::{ensure, pallet_prelude::*};
+use sp_runtime::{
+	helpers_128bit::multiply_by_rational_with_rounding,
+	traits::{BlakeTwo256, CheckedAdd, Hash, SaturatedConversion, Saturating, Zero},
+	Rounding,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Open `task_id`'s next round (anyone).
+	pub fn do_start_round(task_id: TaskId) -> DispatchResult {
+		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
+		ensure!(task.status.is_live(), Error::<T>::TaskNotLive);
+		ensure!(!Rounds::<T>::contains_key(task_id), Error::<T>::RoundInProgress);
+		Self::open_round(task_id, &mut task)?;
+		Tasks::<T>::insert(task_id, task);
+		Ok(())
+	}
+
+	/// Open the next round of a live task with no running round. Writes only on success.
+	pub(super) fn open_round(task_id: TaskId, task: &mut TaskOf<T>) -> DispatchResult {
+		ensure!(task.next_round < task.terms.total_rounds, Error::<T>::TaskNotLive);
+		ensure!(task.aggregator.is_some(), Error::<T>::NoAggregator);
+		ensure!(task.trainer_count >= task.terms.min_trainers, Error::<T>::NotEnoughTrainers);
+		let model = Models::<T>::get(task.model).ok_or(Error::<T>::ModelNotFound)?;
+		ensure!(model.status.is_usable(), Error::<T>::ModelNotUsable);
+		let now = Self::now();
+		let deadline = now.checked_add(&task.terms.round_length).ok_or(Error::<T>::Overflow)?;
+		let index = task.next_round;
+		let next = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		let (base, base_version) = match &task.last_result {
+			Some(result) => (result.weights.clone(), None),
+			None => match model.latest_approved.and_then(|v| Versions::<T>::get(task.model, v)) {
+				Some(version) => (version.weights, model.latest_approved),
+				None => (model.initial_weights.clone(), None),
+			},
+		};
+		task.next_round = next;
+		task.status = TaskStatus::Running;
+		Rounds::<T>::insert(
+			task_id,
+			Round {
+				index,
+				base: base.clone(),
+				base_version,
+				opened_at: now,
+				deadline,
+				submissions: 0,
+				status: RoundStatus::Open,
+				aggregate: None,
+				challenge: None,
+			},
+		);
+		Self::deposit_event(Event::RoundOpened { task_id, round: index, base, deadline });
+		Ok(())
+	}
+
+	/// `who` submits its update for `round` of `task_id`.
+	pub fn do_submit_update(
+		who: T::AccountId,
+		task_id: TaskId,
+		round: RoundIndex,
+		update: ContentRef,
+		samples: u64,
+		metrics: Metrics,
+	) -> DispatchResult {
+		Self::validate_content(&update)?;
+		ensure!(samples > 0, Error::<T>::ZeroSamples);
+		ensure!(Tasks::<T>::contains_key(task_id), Error::<T>::TaskNotFound);
+		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		ensure!(current.index == round, Error::<T>::WrongRound);
+		ensure!(current.status == RoundStatus::Open, Error::<T>::RoundNotOpen);
+		let now = Self::now();
+		ensure!(now <= current.deadline, Error::<T>::DeadlinePassed);
+		let participant =
+			Participants::<T>::get(task_id, &who).ok_or(Error::<T>::NotParticipant)?;
+		ensure!(participant.first_round <= round, Error::<T>::NotDueThisRound);
+		ensure!(!Updates::<T>::contains_key(task_id, &who), Error::<T>::AlreadySubmitted);
+		current.submissions = current.submissions.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+		Updates::<T>::insert(
+			task_id,
+			&who,
+			Update { round, content: update, samples, metrics, submitted_at: now },
+		);
+		Rounds::<T>::insert(task_id, current);
+		Self::deposit_event(Event::UpdateSubmitted { task_id, round, trainer: who, samples });
+		Ok(())
+	}
+
+	/// `who`, the aggregator, submits the aggregate of `round` of `task_id`.
+	pub fn do_submit_aggregate(
+		who: T::AccountId,
+		task_id: TaskId,
+		round: RoundIndex,
+		weights: ContentRef,
+		included: IncludedOf<T>,
+		metrics: Metrics,
+	) -> DispatchResult {
+		Self::validate_content(&weights)?;
+		ensure!(!included.is_empty(), Error::<T>::EmptyAggregate);
+		let task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
+		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		ensure!(current.index == round, Error::<T>::WrongRound);
+		ensure!(current.status == RoundStatus::Open, Error::<T>::RoundNotOpen);
+		ensure!(
+			task.aggregator.as_ref().map(|(a, _)| a == &who).unwrap_or(false),
+			Error::<T>::NotAggregator
+		);
+		let now = Self::now();
+		ensure!(
+			now > current.deadline || current.submissions >= task.trainer_count,
+			Error::<T>::RoundStillOpen
+		);
+		let period = Params::<T>::get().aggregation_period;
+		ensure!(now <= current.deadline.saturating_add(period), Error::<T>::AggregationPeriodOver);
+		let mut seen = BTreeSet::new();
+		let mut digests = Vec::with_capacity(included.len().saturating_mul(32));
+		for trainer in included.iter() {
+			ensure!(seen.insert(trainer.clone()), Error::<T>::DuplicateIncluded);
+			let update = Updates::<T>::get(task_id, trainer).ok_or(Error::<T>::UpdateNotFound)?;
+			ensure!(update.round == round, Error::<T>::UpdateNotFound);
+			digests.extend_from_slice(&update.content.digest);
+		}
+		let updates_digest: [u8; 32] = BlakeTwo256::hash(&digests).0;
+		let count = included.len() as u32;
+		current.status = RoundStatus::Aggregated;
+		current.aggregate = Some(Aggregate {
+			aggregator: who.clone(),
+			weights: weights.clone(),
+			included,
+			updates_digest,
+			metrics,
+			submitted_at: now,
+		});
+		Rounds::<T>::insert(task_id, current);
+		Self::deposit_event(Event::AggregateSubmitted {
+			task_id,
+			round,
+			aggregator: who,
+			weights,
+			included: count,
+			updates_digest,
+		});
+		Ok(())
+	}
+
+	/// Finalize `round` of `task_id`. Returns the number of trainers processed (for weight).
+	pub fn do_finalize_round(task_id: TaskId, round: RoundIndex) -> Result<u32, DispatchError> {
+		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
+		let current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		ensure!(current.index == round, Error::<T>::WrongRound);
+		let now = Self::now();
+		let params = Params::<T>::get();
+		let succeeded = match current.status {
+			RoundStatus::Open => {
+				ensure!(now > current.deadline, Error::<T>::RoundStillOpen);
+				if current.submissions > 0 && task.aggregator.is_some() {
+					ensure!(
+						now > current.deadline.saturating_add(params.aggregation_period),
+						Error::<T>::AwaitingAggregate
+					);
+				}
+				false
+			},
+			RoundStatus::Aggregated => {
+				let aggregate = current.aggregate.as_ref().ok_or(Error::<T>::NotAggregated)?;
+				ensure!(
+					now > aggregate.submitted_at.saturating_add(task.terms.challenge_window),
+					Error::<T>::ChallengeWindowOpen
+				);
+				true
+			},
+			RoundStatus::Challenged => return Err(Error::<T>::RoundUnderChallenge.into()),
+			RoundStatus::Failed => false,
+		};
+
+		let paid = if succeeded {
+			Self::pay_round(task_id, &mut task, &current, &params)
+		} else {
+			if current.status == RoundStatus::Open && current.submissions > 0 {
+				Self::slash_missing_aggregator(task_id, &mut task, round, &params);
+			}
+			Zero::zero()
+		};
+		let trainers = Self::settle_participants(task_id, &mut task, &current, &params);
+		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
+		Rounds::<T>::remove(task_id);
+		task.idle_since = now;
+		Self::deposit_event(Event::RoundFinalized { task_id, round, succeeded, paid });
+
+		if task.next_round >= task.terms.total_rounds {
+			Self::end_task(task_id, &mut task, TaskStatus::Completed);
+		} else {
+			// Open the next round at once when possible; otherwise `start_round` does later.
+			let _ = Self::open_round(task_id, &mut task);
+		}
+		Tasks::<T>::insert(task_id, task);
+		Ok(trainers)
+	}
+
+	/// Pay a successful round's reward: the aggregator's fee, then pro rata to samples.
+	pub(super) fn pay_round(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		current: &RoundOf<T>,
+		params: &ParamsOf<T>,
+	) -> BalanceOf<T> {
+		let Some(aggregate) = current.aggregate.as_ref() else { return Zero::zero() };
+		let round = current.index;
+		let asset = task.terms.asset;
+		let sponsor = task.sponsor.clone();
+		let amount = task.terms.reward_per_round.min(task.pool);
+		let fee = params.aggregator_fee.mul_floor(amount);
+		let mut paid: BalanceOf<T> = Zero::zero();
+		let mut pay = |task: &mut TaskOf<T>, account: &T::AccountId, value: BalanceOf<T>| {
+			if value.is_zero() {
+				return;
+			}
+			if Self::pay_from_pool(task_id, &asset, &sponsor, account, value) {
+				task.pool = task.pool.saturating_sub(value);
+				paid = paid.saturating_add(value);
+				Self::deposit_event(Event::RewardPaid {
+					task_id,
+					round,
+					account: account.clone(),
+					amount: value,
+				});
+			} else {
+				Self::deposit_event(Event::RewardUnpaid {
+					task_id,
+					round,
+					account: account.clone(),
+					amount: value,
+				});
+			}
+		};
+		pay(task, &aggregate.aggregator, fee);
+		let rest: u128 = amount.saturating_sub(fee).saturated_into();
+		let shares: Vec<(T::AccountId, u64)> = aggregate
+			.included
+			.iter()
+			.filter_map(|t| Updates::<T>::get(task_id, t).map(|u| (t.clone(), u.samples)))
+			.collect();
+		let total = shares.iter().fold(0u128, |acc, (_, s)| acc.saturating_add(*s as u128));
+		if total > 0 {
+			for (trainer, samples) in shares.iter() {
+				let share = multiply_by_rational_with_rounding(
+					rest,
+					*samples as u128,
+					total,
+					Rounding::Down,
+				)
+				.unwrap_or(0);
+				pay(task, trainer, share.saturated_into());
+			}
+		}
+		task.last_result = Some(RoundResult {
+			round,
+			weights: aggregate.weights.clone(),
+			updates_digest: aggregate.updates_digest,
+			metrics: aggregate.metrics,
+		});
+		paid
+	}
+
+	/// The aggregator missed a round it could have aggregated: slash a share of its bond to
+	/// the sponsor and unbond it.
+	pub(super) fn slash_missing_aggregator(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		round: RoundIndex,
+		params: &ParamsOf<T>,
+	) {
+		let Some((aggregator, bond)) = task.aggregator.take() else { return };
+		let amount = params.non_submit_slash.mul_floor(bond);
+		let slashed =
+			Self::slash_held(HoldReason::AggregatorBond, &aggregator, &task.sponsor, amount);
+		let rest = bond.saturating_sub(slashed);
+		Self::release_native(HoldReason::AggregatorBond, &aggregator, rest);
+		Self::deposit_event(Event::AggregatorSlashed {
+			task_id,
+			round,
+			aggregator: aggregator.clone(),
+			amount: slashed,
+		});
+		Self::deposit_event(Event::AggregatorUnbonded { task_id, aggregator, bond: rest });
+	}
+
+	/// Slash trainers that were due and did not submit; let leavers go.
+	pub(super) fn settle_participants(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		current: &RoundOf<T>,
+		params: &ParamsOf<T>,
+	) -> u32 {
+		let participants: Vec<_> = Participants::<T>::iter_prefix(task_id).collect();
+		let count = participants.len() as u32;
+		let asset = task.terms.asset;
+		let sponsor = task.sponsor.clone();
+		for (trainer, mut participant) in participants {
+			let due = participant.first_round <= current.index;
+			if due && !Updates::<T>::contains_key(task_id, &trainer) {
+				let amount = params.non_submit_slash.mul_floor(participant.stake);
+				if !amount.is_zero() {
+					let slashed = Self::slash_stake(task_id, &asset, &trainer, &sponsor, amount);
+					participant.stake = participant.stake.saturating_sub(slashed);
+					Self::deposit_event(Event::StakeSlashed {
+						task_id,
+						round: current.index,
+						trainer: trainer.clone(),
+						amount: slashed,
+					});
+				}
+			}
+			// A leaver whose asset stake cannot move out now stays until the task ends.
+			Participants::<T>::insert(task_id, &trainer, participant.clone());
+			if participant.leaving {
+				let _ = Self::try_remove_participant(task_id, task, &trainer, participant.stake);
+			}
+		}
+		count
+	}
+}

@@ -1,0 +1,108 @@
+//! The pallet's storage items.
+
+use frame_support::pallet_macros::pallet_section;
+
+/// Imported into [`crate::pallet`] by `#[import_section(storage::storage)]`.
+#[pallet_section]
+mod storage {
+	/// Default of [`Params`].
+	#[pallet::type_value]
+	pub fn DefaultParamsValue<T: Config>() -> ParamsOf<T> {
+		T::DefaultParams::get()
+	}
+
+	/// The protocol parameters in force.
+	#[pallet::storage]
+	pub type Params<T: Config> = StorageValue<_, ParamsOf<T>, ValueQuery, DefaultParamsValue<T>>;
+
+	/// The id the next registered model gets.
+	#[pallet::storage]
+	pub type NextModelId<T> = StorageValue<_, ModelId, ValueQuery>;
+
+	/// Registered models by id.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, ModelOf<T>, OptionQuery>;
+
+	/// Model versions by model and number.
+	#[pallet::storage]
+	pub type Versions<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ModelId,
+		Twox64Concat,
+		VersionId,
+		VersionOf<T>,
+		OptionQuery,
+	>;
+
+	/// Trainers' declared profiles.
+	#[pallet::storage]
+	pub type TrainerProfiles<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, TrainerProfile, OptionQuery>;
+
+	/// The id the next task gets.
+	#[pallet::storage]
+	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
+
+	/// Tasks by id (kept after they end, for provenance).
+	#[pallet::storage]
+	pub type Tasks<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskOf<T>, OptionQuery>;
+
+	/// Trainers of live tasks.
+	#[pallet::storage]
+	pub type Participants<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		Participant<BalanceOf<T>>,
+		OptionQuery,
+	>;
+
+	/// The running round of each task, if any.
+	#[pallet::storage]
+	pub type Rounds<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, RoundOf<T>, OptionQuery>;
+
+	/// Updates of each task's running round, by trainer.
+	#[pallet::storage]
+	pub type Updates<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		Update<BlockNumberFor<T>>,
+		OptionQuery,
+	>;
+
+	/// The id the next proposal gets.
+	#[pallet::storage]
+	pub type NextProposalId<T> = StorageValue<_, ProposalId, ValueQuery>;
+
+	/// Proposals by id (kept after they close).
+	#[pallet::storage]
+	pub type Proposals<T: Config> =
+		StorageMap<_, Blake2_128Concat, ProposalId, ProposalOf<T>, OptionQuery>;
+
+	/// Each account's votes whose locks have not been removed yet.
+	#[pallet::storage]
+	pub type VotingOf<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, VotesOf<T>, ValueQuery>;
+
+	/// Council suspensions lapsing at a block (unless ratified before).
+	#[pallet::storage]
+	pub type PendingLapses<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<ModelId, T::MaxLapsesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// Asset amounts left in an ended task's escrow account that could be neither returned
+	/// nor burned (e.g. the asset is being destroyed). Kept so the escrow invariant stays exact.
+	#[pallet::storage]
+	pub type StrandedAssets<T: Config> =
+		StorageMap<_, Blake2_128Concat, TaskId, BalanceOf<T>, ValueQuery>;
+}

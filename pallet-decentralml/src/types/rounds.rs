@@ -1,0 +1,97 @@
+//! Rounds: their status, updates, the aggregate and its challenge.
+
+use super::*;
+
+/// Lifecycle of a round.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum RoundStatus {
+	/// Accepting updates until the deadline; then awaiting the aggregate.
+	Open,
+	/// Aggregate submitted; in its challenge window.
+	Aggregated,
+	/// Aggregate challenged; awaiting the governance vote.
+	Challenged,
+	/// No (valid) aggregate: pays no rewards when finalized.
+	Failed,
+}
+
+/// An aggregator's result for a round.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(MaxTrainers))]
+pub struct Aggregate<AccountId, BlockNumber, MaxTrainers: Get<u32>> {
+	/// Who submitted it.
+	pub aggregator: AccountId,
+	/// The new global weights.
+	pub weights: ContentRef,
+	/// The trainers whose updates it includes, in aggregation order.
+	pub included: BoundedVec<AccountId, MaxTrainers>,
+	/// blake2-256 over the included updates' digests, in that order.
+	pub updates_digest: [u8; 32],
+	/// Reported metrics of the aggregate.
+	pub metrics: Metrics,
+	/// Block at which it was submitted.
+	pub submitted_at: BlockNumber,
+}
+
+/// A pending challenge of a round's aggregate.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Challenge<AccountId, Balance> {
+	/// Who challenged.
+	pub challenger: AccountId,
+	/// The challenger's bond (native, held).
+	pub bond: Balance,
+	/// The governance proposal deciding it.
+	pub proposal: ProposalId,
+	/// The challenger's evidence (recomputed aggregate or evaluation report).
+	pub evidence: ContentRef,
+}
+
+/// The running round of a task.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(MaxTrainers))]
+pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
+	/// Index within the task.
+	pub index: RoundIndex,
+	/// The global weights trainers start from.
+	pub base: ContentRef,
+	/// The approved model version `base` is, for the task's first round.
+	pub base_version: Option<VersionId>,
+	/// Block at which it opened.
+	pub opened_at: BlockNumber,
+	/// Last block at which updates are accepted.
+	pub deadline: BlockNumber,
+	/// Updates submitted so far.
+	pub submissions: u32,
+	/// Current status.
+	pub status: RoundStatus,
+	/// The aggregate, once submitted.
+	pub aggregate: Option<Aggregate<AccountId, BlockNumber, MaxTrainers>>,
+	/// A pending challenge, if any.
+	pub challenge: Option<Challenge<AccountId, Balance>>,
+}
+
+/// A trainer's update for a round.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Update<BlockNumber> {
+	/// The round it is for.
+	pub round: RoundIndex,
+	/// The update file.
+	pub content: ContentRef,
+	/// Local samples trained on; rewards are pro rata to it.
+	pub samples: u64,
+	/// Locally measured metrics.
+	pub metrics: Metrics,
+	/// Block at which it was submitted.
+	pub submitted_at: BlockNumber,
+}

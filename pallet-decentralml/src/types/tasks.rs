@@ -1,0 +1,158 @@
+//! Tasks: what they pay in, how they aggregate, their terms, status and participants.
+
+use super::*;
+
+/// What a task's rewards and stakes are paid in.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	PartialOrd,
+	Ord,
+)]
+pub enum RewardAsset<AssetId> {
+	/// The native token, escrowed through holds.
+	Native,
+	/// A pallet-assets asset, escrowed in the pallet's escrow account.
+	Asset(AssetId),
+}
+
+/// How an aggregator combines a round's updates (run off chain, deterministically).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum AggregationRule {
+	/// Sample-weighted mean (FedAvg).
+	FedAvg,
+	/// Coordinate-wise median.
+	CoordinateMedian,
+	/// Coordinate-wise mean after trimming this share from each end.
+	TrimmedMean(Perbill),
+	/// FedAvg after clipping each update's L2 norm to this value in millionths.
+	NormClippedFedAvg(u64),
+}
+
+/// What a sponsor sets when creating a task.
+#[derive(
+	Clone, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct TaskTerms<Balance, BlockNumber, AssetId> {
+	/// What rewards and stakes are paid in.
+	pub asset: RewardAsset<AssetId>,
+	/// Reward paid out per finalized round; the pool is this times `total_rounds`.
+	pub reward_per_round: Balance,
+	/// Number of rounds.
+	pub total_rounds: u32,
+	/// Fewest trainers for a round to open.
+	pub min_trainers: u32,
+	/// Most trainers that may join.
+	pub max_trainers: u32,
+	/// Stake each trainer puts up on joining, in the task's asset.
+	pub trainer_stake: Balance,
+	/// Blocks from a round's opening to its update deadline.
+	pub round_length: BlockNumber,
+	/// Blocks after an aggregate during which it can be challenged.
+	pub challenge_window: BlockNumber,
+	/// How updates are combined.
+	pub aggregation: AggregationRule,
+	/// Where trainers may be (within the model's list); empty means the model's rules only.
+	pub jurisdictions: Jurisdictions,
+}
+
+/// Lifecycle of a task.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum TaskStatus {
+	/// Accepting trainers; no round has opened yet.
+	Open,
+	/// At least one round has opened.
+	Running,
+	/// Every round ran; stakes and leftover pool returned.
+	Completed,
+	/// Cancelled by the sponsor; stakes and pool returned.
+	Cancelled,
+	/// Idle too long; stakes and pool returned.
+	Expired,
+}
+
+impl TaskStatus {
+	/// Whether the task still holds funds and may run rounds.
+	pub fn is_live(&self) -> bool {
+		matches!(self, TaskStatus::Open | TaskStatus::Running)
+	}
+}
+
+/// The outcome of the latest successfully finalized round of a task.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct RoundResult {
+	/// The round.
+	pub round: RoundIndex,
+	/// The aggregated weights.
+	pub weights: ContentRef,
+	/// Digest of the included updates.
+	pub updates_digest: [u8; 32],
+	/// Reported metrics.
+	pub metrics: Metrics,
+}
+
+/// A training task.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Task<AccountId, Balance, BlockNumber, AssetId> {
+	/// The model trained.
+	pub model: ModelId,
+	/// Who funds it.
+	pub sponsor: AccountId,
+	/// The terms set at creation.
+	pub terms: TaskTerms<Balance, BlockNumber, AssetId>,
+	/// Current status.
+	pub status: TaskStatus,
+	/// Reward still escrowed and unpaid.
+	pub pool: Balance,
+	/// Index the next round gets (= rounds opened so far).
+	pub next_round: RoundIndex,
+	/// Number of participants.
+	pub trainer_count: u32,
+	/// The bonded aggregator and its bond (native).
+	pub aggregator: Option<(AccountId, Balance)>,
+	/// Block since which no round has been running (for expiry).
+	pub idle_since: BlockNumber,
+	/// The latest successful round's outcome.
+	pub last_result: Option<RoundResult>,
+}
+
+/// A trainer's membership in a task.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Participant<Balance> {
+	/// Stake escrowed, in the task's asset.
+	pub stake: Balance,
+	/// First round the trainer is expected to submit to.
+	pub first_round: RoundIndex,
+	/// The trainer asked to leave; its stake is returned when the current round ends.
+	pub leaving: bool,
+}
