@@ -28,11 +28,12 @@ from ..types import (
     TaskId,
     to_hex,
 )
-from .client import ChainClient, _fee_veto_none
+from .client import ChainClient
 from .records import (
     PALLET,
     DecentralMlReader,
 )
+from .submit import accept_any_fee
 
 PERBILL = 1_000_000_000
 
@@ -276,7 +277,7 @@ class DecentralMl(DecentralMlReader):
         call: str,
         params: dict[str, Any],
         *,
-        on_fee: Callable[[FeeEstimate], bool] = _fee_veto_none,
+        on_fee: Callable[[FeeEstimate], bool] = accept_any_fee,
     ) -> Receipt:
         return self.client.submit(signer, PALLET, call, params, on_fee=on_fee)
 
@@ -290,7 +291,7 @@ class DecentralMl(DecentralMlReader):
         *,
         licence: dict[str, Any] | None = None,
         jurisdictions: Sequence[str] = (),
-        on_fee: Callable[[FeeEstimate], bool] = _fee_veto_none,
+        on_fee: Callable[[FeeEstimate], bool] = accept_any_fee,
     ) -> tuple[ModelId, Receipt]:
         params = model_registration(
             name, architecture, initial_weights, licence=licence, jurisdictions=jurisdictions
