@@ -85,8 +85,8 @@ def rss_mb() -> float:
 async def interactive(url: str) -> dict[str, Any]:
     from decentralml.core.config import load_config
     from decentralml.tui.app import ConsoleApp
+    from decentralml.tui.chain_backend import ChainBackend
     from decentralml.tui.screens.tasks import TasksScreen
-    from decentralml.tui.services import ChainBackend
     from textual.screen import Screen
 
     renders: list[float] = []

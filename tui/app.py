@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from decentralml.core.errors import DecentralMLError, ExtrinsicFailed, KeystoreError
 from decentralml.core.types import Receipt
@@ -26,6 +26,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from .backend import Backend, PasswordNeeded, touched
 from .commands import ConsoleCommands
 from .messages import ChainChanged
 from .screens.balances import BalancesScreen
@@ -34,8 +35,11 @@ from .screens.models import ModelsScreen
 from .screens.proposals import ProposalsScreen
 from .screens.tasks import TasksScreen
 from .screens.training import TrainingScreen
-from .services import Action, Backend, PasswordNeeded, shortfall, touched
+from .views.actions import Action, shortfall
 from .widgets.status import Status
+
+if TYPE_CHECKING:
+    from .host import ConsoleHost
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +180,10 @@ class ConsoleApp(App[None]):
                 screen.post_message(message.copy())
 
     # ---- actions ------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.status.state == "connected"
+
     def submit_action(
         self, action: Action, on_done: Callable[[Receipt], None] | None = None
     ) -> None:
@@ -302,3 +310,10 @@ class ConsoleApp(App[None]):
 
     def on_unmount(self) -> None:
         self.backend.close()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_host(app: ConsoleApp) -> ConsoleHost:
+        """mypy: the app gives panels everything ``ConsoleHost`` promises."""
+        return app

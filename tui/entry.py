@@ -84,7 +84,7 @@ def run_console(argv: Sequence[str]) -> int:
             level=logging.DEBUG if args.verbose > 1 else logging.INFO,
         )
     from .app import ConsoleApp
-    from .services import ChainBackend
+    from .chain_backend import ChainBackend
 
     app = ConsoleApp(
         ChainBackend(config, args.account),

@@ -21,24 +21,13 @@ from decentralml.core.errors import (
     WrongPassword,
 )
 from decentralml.core.types import ChainEvent, ContentRef, Receipt
-from decentralml.tui.services import (
-    NATIVE,
-    Action,
-    Amount,
-    BalanceView,
-    ChainInfo,
-    Funds,
-    Heads,
-    ModelRow,
-    Participant,
-    PasswordNeeded,
-    ProposalRow,
-    TaskDetail,
-    TaskRow,
-    Thresholds,
-    Token,
-    VersionRow,
-)
+from decentralml.tui.backend import PasswordNeeded
+from decentralml.tui.views.actions import Action, Funds
+from decentralml.tui.views.balances import Amount, BalanceView
+from decentralml.tui.views.common import NATIVE, ChainInfo, Heads, Token
+from decentralml.tui.views.models import ModelRow, VersionRow
+from decentralml.tui.views.proposals import ProposalRow, Thresholds
+from decentralml.tui.views.tasks import Participant, TaskDetail, TaskRow
 
 DML = 10**12
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"

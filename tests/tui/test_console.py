@@ -18,7 +18,8 @@ from decentralml.tui.screens.modals import ConfirmScreen, PasswordScreen, VoteSc
 from decentralml.tui.screens.proposals import ProposalsScreen
 from decentralml.tui.screens.tasks import TaskDetailScreen, TasksScreen
 from decentralml.tui.screens.training import TrainingScreen
-from decentralml.tui.services import LOCKED, NATIVE, Action, Funds, shortfall
+from decentralml.tui.views.actions import LOCKED, Action, Funds, shortfall
+from decentralml.tui.views.common import NATIVE
 from decentralml.tui.widgets.table import VirtualTable
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select
@@ -516,7 +517,8 @@ def test_chain_backend_keystore_lock_and_role_password(tmp_path: Path) -> None:
     from decentralml.core.config import load_config
     from decentralml.core.errors import WrongPassword
     from decentralml.core.keys import Keystore
-    from decentralml.tui.services import ChainBackend, PasswordNeeded
+    from decentralml.tui.backend import PasswordNeeded
+    from decentralml.tui.chain_backend import ChainBackend
 
     keystore = tmp_path / "keystore"
     Keystore(keystore).create("carol", "pw-carol-1")

@@ -20,12 +20,12 @@ from decentralml.core.config import load_config
 from decentralml.core.keys import dev_keypair
 from decentralml.core.types import ChainType, ContentRef
 from decentralml.tui.app import ConsoleApp
+from decentralml.tui.chain_backend import ChainBackend
 from decentralml.tui.screens.forms import ModelWizard, ProposalWizard, TaskWizard
 from decentralml.tui.screens.modals import ConfirmScreen, VoteScreen
 from decentralml.tui.screens.models import ModelsScreen
 from decentralml.tui.screens.proposals import ProposalsScreen
 from decentralml.tui.screens.tasks import TasksScreen
-from decentralml.tui.services import ChainBackend
 from textual.widgets import Input, Label, Select
 
 from tests.integration.devnode import DevNode

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..messages import ChainChanged
-from ..services import BalanceView, unlock_action
+from ..views.balances import BalanceView, unlock_action
 from .base import Panel
 
 REASONS = {

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from ..backend import Backend
+from ..host import ConsoleHost, host
 from ..messages import ChainChanged
-from ..services import Backend
 from ..widgets.status import StatusBar
-
-if TYPE_CHECKING:
-    from ..app import ConsoleApp
 
 
 class ReportsWorkerErrors(Screen[None]):
@@ -36,8 +34,8 @@ class Panel(ReportsWorkerErrors):
     """A panel: ``compose_body`` between the status bar and the footer."""
 
     @property
-    def capp(self) -> ConsoleApp:
-        return cast("ConsoleApp", self.app)
+    def capp(self) -> ConsoleHost:
+        return host(self.app)
 
     @property
     def backend(self) -> Backend:
@@ -78,7 +76,7 @@ class Panel(ReportsWorkerErrors):
 
     def load_if_connected(self) -> None:
         """First load of a panel opened after start-up (before, the connection triggers it)."""
-        if self.capp.status.state == "connected":
+        if self.capp.connected:
             self.chain_changed(ChainChanged(None, full=True))
 
     def on_chain_changed(self, message: ChainChanged) -> None:

@@ -23,14 +23,12 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, Select
 
-from ..services import (
-    Action,
-    ModelRequest,
-    Token,
-    create_task_action,
-    proposal_action,
-    transfer_action,
-)
+from ..views.actions import Action
+from ..views.balances import transfer_action
+from ..views.common import Token
+from ..views.models import ModelRequest
+from ..views.proposals import proposal_action
+from ..views.tasks import create_task_action
 
 T = TypeVar("T")
 

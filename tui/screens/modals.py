@@ -13,7 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..services import CONVICTION_LABELS, Action, ProposalRow, Token, conviction_weight
+from ..views.actions import Action
+from ..views.common import Token
+from ..views.proposals import CONVICTION_LABELS, ProposalRow, conviction_weight
 
 
 class ConfirmScreen(ModalScreen[bool]):

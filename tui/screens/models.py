@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ..messages import ChainChanged
-from ..services import ModelRequest, ModelRow, VersionRow, registration_action
+from ..views.models import ModelRequest, ModelRow, VersionRow, registration_action
 from ..widgets.table import Column, Row, VirtualTable
 from .base import Panel
 

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
 from ..messages import ChainChanged
-from ..services import ProposalRow, Thresholds, close_action, vote_action
+from ..views.proposals import ProposalRow, Thresholds, close_action, vote_action
 from ..widgets.status import StatusBar, short
 from ..widgets.table import Column, Row, VirtualTable
 from ..widgets.tally import TallyBar, tally_bar

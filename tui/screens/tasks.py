@@ -12,8 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
+from ..backend import Backend
+from ..host import host
 from ..messages import ChainChanged
-from ..services import TaskDetail, TaskRow, Token, task_action
+from ..views.common import Token
+from ..views.tasks import TaskDetail, TaskRow, task_action
 from ..widgets.status import StatusBar, short
 from ..widgets.table import Column, Row, VirtualTable
 from .base import Panel, ReportsWorkerErrors
@@ -277,8 +280,8 @@ class TaskDetailScreen(ReportsWorkerErrors):
             self.app.call_from_thread(self._show, detail)
 
     @property
-    def backend(self) -> Any:
-        return getattr(self.app, "backend")  # noqa: B009 - ConsoleApp's service
+    def backend(self) -> Backend:
+        return host(self.app).backend
 
     def _show_terms(self, t: TaskRow) -> None:
         f = self.token.fmt

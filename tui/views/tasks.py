@@ -1,0 +1,150 @@
+"""The tasks panel's records (a task, its round, participants and updates) and its actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from decentralml.core.types import AssetId, enum_name
+
+from .actions import Action
+from .common import PALLET, PERBILL, Token, codes
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    id: int
+    model: int
+    sponsor: str
+    status: str
+    asset: AssetId | None
+    reward_per_round: int
+    total_rounds: int
+    next_round: int
+    trainers: int
+    min_trainers: int
+    max_trainers: int
+    stake: int
+    pool: int
+    aggregation: str
+    round_length: int
+    challenge_window: int
+    jurisdictions: tuple[str, ...] = ()
+    aggregator: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("Open", "Running")
+
+    @classmethod
+    def from_fields(cls, task_id: int, f: dict[str, Any]) -> TaskRow:
+        terms = f.get("terms") or {}
+        asset = terms.get("asset", "Native")
+        asset_id = int(asset["Asset"]) if isinstance(asset, dict) and "Asset" in asset else None
+        return cls(
+            id=task_id,
+            model=int(f.get("model", 0)),
+            sponsor=str(f.get("sponsor", "")),
+            status=enum_name(f.get("status", "")),
+            asset=asset_id,
+            reward_per_round=int(terms.get("reward_per_round", 0)),
+            total_rounds=int(terms.get("total_rounds", 0)),
+            next_round=int(f.get("next_round", 0)),
+            trainers=int(f.get("trainer_count", 0)),
+            min_trainers=int(terms.get("min_trainers", 0)),
+            max_trainers=int(terms.get("max_trainers", 0)),
+            stake=int(terms.get("trainer_stake", 0)),
+            pool=int(f.get("pool", 0)),
+            aggregation=aggregation_text(terms.get("aggregation", "")),
+            round_length=int(terms.get("round_length", 0)),
+            challenge_window=int(terms.get("challenge_window", 0)),
+            jurisdictions=tuple(codes(terms.get("jurisdictions") or [])),
+            aggregator=_aggregator(f.get("aggregator")),
+        )
+
+
+def _aggregator(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return str(value.get("account") or value.get("who") or next(iter(value.values()), ""))
+    if isinstance(value, (list, tuple)) and value:
+        return str(value[0])
+    return None if value is None else str(value)
+
+
+def aggregation_text(value: Any) -> str:
+    name = enum_name(value)
+    if isinstance(value, dict):
+        inner = next(iter(value.values()))
+        if name == "TrimmedMean":
+            return f"trimmed:{int(inner) * 100 / PERBILL:g}"
+        if name == "NormClippedFedAvg":
+            return f"clip:{inner}"
+    return {"FedAvg": "fedavg", "CoordinateMedian": "median"}.get(name, name)
+
+
+@dataclass(frozen=True)
+class Participant:
+    trainer: str
+    stake: int
+    first_round: int
+    leaving: bool
+
+
+@dataclass(frozen=True)
+class Update:
+    trainer: str
+    round: int
+    cid: str
+    samples: int
+    loss: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskRow
+    round: dict[str, Any] | None
+    participants: tuple[Participant, ...]
+    updates: tuple[Update, ...]
+    paid_out: int
+
+
+def task_action(call: str, task: TaskRow, token: Token) -> Action:
+    verbs = {
+        "join_task": ("Join task", task.stake, "staked"),
+        "leave_task": ("Leave task", 0, ""),
+        "cancel_task": ("Cancel task", 0, ""),
+        "start_round": ("Start round", 0, ""),
+    }
+    title, amount, effect = verbs.get(call, (call, 0, ""))
+    return Action(
+        f"{title} {task.id}",
+        PALLET,
+        call,
+        {"task_id": task.id},
+        amount=amount,
+        token=token,
+        effect=effect,
+        details=(f"model {task.model}, {task.trainers}/{task.max_trainers} trainers",),
+    )
+
+
+def create_task_action(model: int, terms: Any, token: Token) -> Action:
+    """``terms`` is a core :class:`TaskTerms`; validated here (raises InputError)."""
+    chain_terms = terms.to_chain()
+    pool = terms.reward_per_round * terms.total_rounds
+    return Action(
+        f"Create a task on model {model}",
+        PALLET,
+        "create_task",
+        {"model_id": model, "terms": chain_terms},
+        amount=pool,
+        token=token,
+        effect="escrowed",
+        details=(
+            f"{terms.total_rounds} rounds x {token.fmt(terms.reward_per_round)}",
+            f"trainers {terms.min_trainers}-{terms.max_trainers}, "
+            f"stake {token.fmt(terms.trainer_stake)}",
+            f"aggregation {terms.aggregation}, rounds of {terms.round_length} blocks",
+        ),
+    )
