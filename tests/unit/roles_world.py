@@ -1,0 +1,513 @@
+"""In-memory stand-ins for the roles' tests: a small ledger that follows the pallet's round
+rules, a content store that verifies digests, a numpy 'learning' library, and a harness.
+
+These fakes live only under tests/unit; tests/e2e/test_federation.py runs the real node, Kubo
+and TFF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from decentralml.core.errors import ExtrinsicFailed, IntegrityError, StorageError, TrainingError
+from decentralml.core.roles.aggregator import Aggregator
+from decentralml.core.roles.base import Role, RoleFinished, RoleOptions
+from decentralml.core.roles.chainview import (
+    AggregateView,
+    ModelFiles,
+    ParticipantView,
+    RoundView,
+    TaskView,
+    UpdateView,
+)
+from decentralml.core.roles.events import EventLog, ProgressEvent
+from decentralml.core.roles.learning import Trained, Weights, updates_digest
+from decentralml.core.roles.state import Journal
+from decentralml.core.roles.trainer import Trainer
+from decentralml.core.roles.verifier import Verifier
+from decentralml.core.types import ChainEvent, ContentRef, Receipt, StoredContent
+
+TASK = 0
+
+
+# ---- content store -----------------------------------------------------------------------------
+class FakeStore:
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    @staticmethod
+    def ref_of(data: bytes) -> ContentRef:
+        digest = hashlib.sha256(data).digest()
+        return ContentRef("bafk" + digest.hex()[:40], digest, len(data))
+
+    def add_bytes(self, data: bytes, *, pin: bool = True) -> StoredContent:
+        ref = self.ref_of(data)
+        self.blobs[ref.cid] = data
+        return StoredContent(ref, pin)
+
+    def add_file(self, path: Path, *, pin: bool = True) -> StoredContent:
+        return self.add_bytes(path.read_bytes(), pin=pin)
+
+    def cat(self, ref: ContentRef) -> bytes:
+        if ref.cid not in self.blobs:
+            raise StorageError(f"{ref.cid}: block was not found locally (offline)")
+        data = self.blobs[ref.cid]
+        if hashlib.sha256(data).digest() != ref.digest or len(data) != ref.size:
+            raise IntegrityError(f"{ref.cid}: sha256 mismatch")
+        return data
+
+    def fetch_to(self, ref: ContentRef, dest: Path) -> ContentRef:
+        dest.write_bytes(self.cat(ref))
+        return ref
+
+    def pin(self, cid: str) -> None:
+        pass
+
+
+# ---- learning ------------------------------------------------------------------------------------
+SHAPES = {"dense/kernel": (3, 2), "dense/bias": (2,)}
+
+
+def encode(weights: Weights) -> bytes:
+    header = {k: [list(v.shape), str(v.dtype)] for k, v in weights.items()}
+    body = b"".join(np.ascontiguousarray(v).tobytes() for v in weights.values())
+    return json.dumps(header).encode() + b"\n" + body
+
+
+@dataclass
+class FakeDataset:
+    y: list[int]
+    target: float
+
+
+class FakeLearning:
+    """Training moves every weight a fraction towards the dataset's target value."""
+
+    def __init__(self) -> None:
+        self.trained = 0
+        self.stopped = 0
+
+    def load_spec(self, data: bytes) -> Any:
+        spec = json.loads(data)
+        if spec.get("kind") != "mlp":
+            raise TrainingError("bad spec")
+        return spec
+
+    def load_dataset(self, path: Path, spec: Any) -> Any:
+        text = path.read_text().split()
+        if text[0] != "ok":
+            raise TrainingError(f"DatasetMismatch: {path.name} does not match the model's schema")
+        return FakeDataset(y=[0] * int(text[1]), target=float(text[2]))
+
+    def dataset_size(self, dataset: Any) -> int:
+        return len(dataset.y)
+
+    def dataset_jurisdiction(self, dataset: Any) -> str | None:
+        return "DE"
+
+    def prepare(self, spec: Any) -> None:
+        pass
+
+    def decode(self, data: bytes, like: Weights | None = None) -> Weights:
+        try:
+            head, body = data.split(b"\n", 1)
+            header = json.loads(head)
+            out: Weights = {}
+            offset = 0
+            for name, (shape, dtype) in header.items():
+                arr = np.frombuffer(body, dtype=dtype, count=int(np.prod(shape)), offset=offset)
+                offset += arr.nbytes
+                out[name] = arr.reshape(shape).copy()
+        except (ValueError, TypeError) as exc:
+            raise TrainingError(f"malformed weights: {exc}") from None
+        for name, arr in out.items():
+            if not np.isfinite(arr).all():
+                raise TrainingError(f"{name} has NaN or Inf values")
+        if like is not None:
+            for name, arr in like.items():
+                if name not in out or out[name].shape != arr.shape or out[name].dtype != arr.dtype:
+                    raise TrainingError(f"{name}: wrong shape or dtype")
+            if set(out) != set(like):
+                raise TrainingError("wrong layer names")
+        return out
+
+    def encode(self, weights: Weights) -> bytes:
+        return encode(weights)
+
+    def train(self, spec: Any, base: Weights, dataset: Any, *, seed: int) -> Trained:
+        self.trained += 1
+        delta = {k: (0.5 * (v - dataset.target)).astype(np.float32) for k, v in base.items()}
+        loss = float(np.mean([np.abs(v - dataset.target).mean() for v in base.values()]))
+        return Trained(delta=delta, samples=len(dataset.y), loss=loss, accuracy=0.5)
+
+    def aggregate(
+        self,
+        rule: str,
+        base: Weights,
+        updates: Sequence[tuple[Weights, int]],
+        *,
+        spec: Any,
+        seed: bytes,
+    ) -> Weights:
+        assert rule == "fedavg"
+        total = sum(n for _, n in updates)
+        return {
+            k: (v - sum(d[k] * n for d, n in updates) / total).astype(np.float32)
+            for k, v in base.items()
+        }
+
+    def evaluate(self, spec: Any, weights: Weights, dataset: Any) -> tuple[float, float]:
+        loss = float(np.mean([np.abs(v - dataset.target).mean() for v in weights.values()]))
+        return loss, max(0.0, 1.0 - loss)
+
+    def shutdown(self) -> None:
+        self.stopped += 1
+
+
+# ---- ledger (the pallet's round rules, simplified) ------------------------------------------------
+def fail(error: str) -> ExtrinsicFailed:
+    return ExtrinsicFailed("DecentralMl", error, "")
+
+
+@dataclass
+class Ledger:
+    store: FakeStore
+    block: int = 1
+    total_rounds: int = 2
+    min_trainers: int = 2
+    round_length: int = 6
+    challenge_window: int = 3
+    aggregation_period: int = 4
+    reward: int = 1000
+    status: str = "Open"
+    next_round: int = 0
+    aggregator: str | None = None
+    participants: dict[str, ParticipantView] = field(default_factory=dict)
+    profiles: set[str] = field(default_factory=set)
+    updates: dict[str, UpdateView] = field(default_factory=dict)
+    round: RoundView | None = None
+    last_weights: ContentRef | None = None
+    paid: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    finalized: list[tuple[int, str]] = field(default_factory=list)
+    files: ModelFiles | None = None
+
+    @property
+    def now(self) -> int:
+        return self.block + 1
+
+    def receipt(self, call: str, *events: ChainEvent) -> Receipt:
+        return Receipt("0x" + "ab" * 32, "0x" + "cd" * 32, self.now, "DecentralMl", call, 0, events)
+
+    def open_round(self) -> None:
+        assert self.files is not None
+        base = self.last_weights or self.files.initial_weights
+        self.round = RoundView(
+            index=self.next_round,
+            base=base,
+            opened_at=self.now,
+            deadline=self.now + self.round_length,
+            submissions=0,
+            status="Open",
+            aggregate=None,
+            challenger=None,
+            proposal=None,
+        )
+        self.next_round += 1
+        self.status = "Running"
+
+    def finalize(self, who: str, index: int) -> Receipt:
+        r = self.round
+        if r is None:
+            raise fail("NoActiveRound")
+        if r.index != index:
+            raise fail("WrongRound")
+        outcome = "Failed"
+        if r.status == "Open":
+            if self.now <= r.deadline:
+                raise fail("RoundStillOpen")
+            if r.submissions and self.now <= r.deadline + self.aggregation_period:
+                raise fail("AwaitingAggregate")
+        elif r.status == "Aggregated":
+            assert r.aggregate is not None
+            if self.now <= r.aggregate.submitted_at + self.challenge_window:
+                raise fail("ChallengeWindowOpen")
+            outcome = "Succeeded"
+            self.last_weights = r.aggregate.weights
+            fee = self.reward // 10
+            assert self.aggregator is not None
+            self.paid[self.aggregator] = self.paid.get(self.aggregator, 0) + fee
+            total = sum(self.updates[t].samples for t in r.aggregate.included)
+            for t in r.aggregate.included:
+                share = (self.reward - fee) * self.updates[t].samples // total
+                self.paid[t] = self.paid.get(t, 0) + share
+        elif r.status == "Challenged":
+            raise fail("RoundUnderChallenge")
+        self.finalized.append((index, outcome))
+        self.calls.append(("finalize_round", who))
+        self.updates.clear()
+        self.round = None
+        if self.next_round >= self.total_rounds:
+            self.status = "Completed"
+            self.participants.clear()
+            self.aggregator = None
+        elif self.aggregator and len(self.participants) >= self.min_trainers:
+            self.open_round()
+        event = ChainEvent("DecentralMl", "RoundFinalized", {"round": index, "outcome": outcome})
+        return self.receipt("finalize_round", event)
+
+
+class FakeChain:
+    """One account's view of the ledger (a ChainPort)."""
+
+    def __init__(self, ledger: Ledger, address: str) -> None:
+        self.ledger = ledger
+        self._address = address
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def best_block(self) -> int:
+        return self.ledger.block
+
+    def task(self, task_id: int) -> TaskView | None:
+        lg = self.ledger
+        if task_id != TASK:
+            return None
+        return TaskView(
+            id=TASK,
+            model=0,
+            status=lg.status,
+            aggregation="FedAvg",
+            total_rounds=lg.total_rounds,
+            min_trainers=lg.min_trainers,
+            trainer_count=len(lg.participants),
+            next_round=lg.next_round,
+            round_length=lg.round_length,
+            challenge_window=lg.challenge_window,
+            aggregator=lg.aggregator,
+            reward_per_round=lg.reward,
+            asset=1,
+        )
+
+    def round(self, task_id: int) -> RoundView | None:
+        return self.ledger.round
+
+    def updates(self, task_id: int) -> dict[str, UpdateView]:
+        return dict(self.ledger.updates)
+
+    def participants(self, task_id: int) -> dict[str, ParticipantView]:
+        return dict(self.ledger.participants)
+
+    def model_files(self, model_id: int) -> ModelFiles | None:
+        return self.ledger.files
+
+    def params(self) -> dict[str, Any]:
+        return {"aggregation_period": self.ledger.aggregation_period}
+
+    def has_profile(self) -> bool:
+        return self._address in self.ledger.profiles
+
+    def set_profile(self, jurisdiction: str) -> Receipt:
+        self.ledger.profiles.add(self._address)
+        return self.ledger.receipt("set_trainer_profile")
+
+    def task_call(self, call: str, task_id: int) -> Receipt:
+        lg = self.ledger
+        if lg.status not in ("Open", "Running"):
+            raise fail("TaskNotLive")
+        if call == "join_task":
+            if self._address in lg.participants:
+                raise fail("AlreadyJoined")
+            if self._address not in lg.profiles:
+                raise fail("NoTrainerProfile")
+            lg.participants[self._address] = ParticipantView(lg.next_round, False)
+        elif call == "bond_aggregator":
+            if lg.aggregator is not None:
+                raise fail("AggregatorAlreadyBonded")
+            lg.aggregator = self._address
+        elif call == "start_round":
+            if lg.round is not None:
+                raise fail("RoundInProgress")
+            if len(lg.participants) < lg.min_trainers:
+                raise fail("NotEnoughTrainers")
+            lg.open_round()
+        else:
+            raise AssertionError(call)
+        lg.calls.append((call, self._address))
+        return lg.receipt(call)
+
+    def submit_update(
+        self,
+        task_id: int,
+        round_index: int,
+        update: ContentRef,
+        samples: int,
+        loss: float,
+        accuracy: float,
+    ) -> Receipt:
+        lg, r = self.ledger, self.ledger.round
+        if r is None:
+            raise fail("NoActiveRound")
+        if r.index != round_index:
+            raise fail("WrongRound")
+        if r.status != "Open":
+            raise fail("RoundNotOpen")
+        if lg.now > r.deadline:
+            raise fail("DeadlinePassed")
+        if self._address not in lg.participants:
+            raise fail("NotParticipant")
+        if self._address in lg.updates:
+            raise fail("AlreadySubmitted")
+        lg.updates[self._address] = UpdateView(
+            self._address, round_index, update, samples, loss, accuracy, lg.now
+        )
+        lg.round = RoundView(**{**r.__dict__, "submissions": r.submissions + 1})
+        lg.calls.append(("submit_update", self._address))
+        return lg.receipt("submit_update")
+
+    def submit_aggregate(
+        self,
+        task_id: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[str],
+        loss: float,
+        accuracy: float,
+    ) -> Receipt:
+        lg, r = self.ledger, self.ledger.round
+        if r is None or r.index != round_index:
+            raise fail("WrongRound")
+        if r.status != "Open":
+            raise fail("RoundNotOpen")
+        if lg.aggregator != self._address:
+            raise fail("NotAggregator")
+        if not (lg.now > r.deadline or r.submissions >= len(lg.participants)):
+            raise fail("RoundStillOpen")
+        if lg.now > r.deadline + lg.aggregation_period:
+            raise fail("AggregationPeriodOver")
+        if not included:
+            raise fail("EmptyAggregate")
+        for t in included:
+            if t not in lg.updates:
+                raise fail("UpdateNotFound")
+        digest = updates_digest([lg.updates[t].content.digest for t in included])
+        agg = AggregateView(self._address, weights, tuple(included), digest, lg.now, loss, accuracy)
+        lg.round = RoundView(**{**r.__dict__, "status": "Aggregated", "aggregate": agg})
+        lg.calls.append(("submit_aggregate", self._address))
+        return lg.receipt("submit_aggregate")
+
+    def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt:
+        lg, r = self.ledger, self.ledger.round
+        if r is None or r.status != "Aggregated" or r.aggregate is None:
+            raise fail("NotAggregated")
+        if lg.now > r.aggregate.submitted_at + lg.challenge_window:
+            raise fail("ChallengeWindowClosed")
+        lg.round = RoundView(
+            **{**r.__dict__, "status": "Challenged", "challenger": self._address, "proposal": 7}
+        )
+        lg.calls.append(("challenge_aggregate", self._address))
+        event = ChainEvent("DecentralMl", "AggregateChallenged", {"proposal_id": 7})
+        return lg.receipt("challenge_aggregate", event)
+
+    def finalize(self, task_id: int, round_index: int) -> Receipt:
+        return self.ledger.finalize(self._address, round_index)
+
+
+# ---- harness ---------------------------------------------------------------------------------------
+@dataclass
+class World:
+    ledger: Ledger
+    store: FakeStore
+    learning: FakeLearning
+    tmp: Path
+    events: list[ProgressEvent] = field(default_factory=list)
+
+    def log(self) -> EventLog:
+        return EventLog(sinks=(self.events.append,))
+
+    def data(self, name: str, samples: int, target: float) -> Path:
+        path = self.tmp / f"{name}.txt"
+        path.write_text(f"ok {samples} {target}")
+        return path
+
+    def journal(self, role: str, who: str) -> Journal:
+        return Journal(self.tmp / f"state-{role}-{who}", role=role, task=TASK, account=who)
+
+    def trainer(self, who: str, samples: int = 10, target: float = 1.0, **kw: Any) -> Trainer:
+        return Trainer(
+            FakeChain(self.ledger, who),
+            self.store,
+            self.learning,
+            self.journal("trainer", who),
+            self.log(),
+            RoleOptions(task=TASK, poll_s=0.01, **kw),
+            data=self.data(who, samples, target),
+        )
+
+    def aggregator(self, who: str = "agg", **kw: Any) -> Aggregator:
+        tamper = kw.pop("tamper", False)
+        return Aggregator(
+            FakeChain(self.ledger, who),
+            self.store,
+            self.learning,
+            self.journal("aggregator", who),
+            self.log(),
+            RoleOptions(task=TASK, poll_s=0.01, **kw),
+            tamper=tamper,
+        )
+
+    def verifier(self, who: str = "ver") -> Verifier:
+        return Verifier(
+            FakeChain(self.ledger, who),
+            self.store,
+            self.learning,
+            self.journal("verifier", who),
+            self.log(),
+            RoleOptions(task=TASK, poll_s=0.01),
+            data=self.data(who, 50, 1.0),
+        )
+
+    def phases(self, role: str | None = None, phase: str | None = None) -> list[ProgressEvent]:
+        return [
+            e
+            for e in self.events
+            if (role is None or e.role == role) and (phase is None or e.phase == phase)
+        ]
+
+
+def make_world(tmp_path: Path) -> World:
+    """A fresh ledger with one task on a zero model, an empty store, the numpy learning."""
+    store = FakeStore()
+    spec = json.dumps({"kind": "mlp"}).encode()
+    initial = {k: np.zeros(s, np.float32) for k, s in SHAPES.items()}
+    ledger = Ledger(store=store)
+    ledger.files = ModelFiles(store.add_bytes(spec).ref, store.add_bytes(encode(initial)).ref)
+    return World(ledger, store, FakeLearning(), tmp_path)
+
+
+def drive(world: World, roles: Sequence[Role], blocks: int) -> set[int]:
+    """Step every role once per block (as their run loops do); returns the indexes finished."""
+    finished: set[int] = set()
+    for role in roles:
+        role.start()
+    for _ in range(blocks):
+        for i, role in enumerate(roles):
+            if i in finished:
+                continue
+            try:
+                role.step(world.ledger.block)
+            except RoleFinished:
+                finished.add(i)
+            except ExtrinsicFailed:
+                pass
+        world.ledger.block += 1
+        if len(finished) == len(roles):
+            break
+    return finished
