@@ -13,7 +13,8 @@ coordinate-wise rules `median` and `trimmed:20` (no time target): they spill eac
 update to a temporary file (updates x model size on disk) and combine in coordinate chunks of
 `--chunk-mb` MB, so their memory is the chunk (twice it while the median partitions) plus a
 float64 result, not updates x model size.
-Target: FedAvg <= 10 s, memory a few model sizes.
+Targets: FedAvg <= 3 s, clip <= 10 s, median and trimmed:20 <= 15 s each (issue 17), memory a
+few model sizes (the coordinate-wise rules: bounded by the chunk).
 
     nice -n 10 .venv/bin/python bench/fl_scale.py [--updates 1000] [--distinct 50]
         [--robust-updates 1000] [--chunk-mb 16]
@@ -44,7 +45,9 @@ from decentralml.core.fl import (
 )
 
 SPEC = ModelSpec("mlp", (1000,), 10, hidden=(1000,))
-TARGET_S = 10.0
+TARGET_S = 10.0  # clip (issue 5)
+FEDAVG_TARGET_S = 3.0  # issue 17
+ROBUST_TARGET_S = 15.0  # issue 17: median and trimmed mean
 
 
 def generate(directory: Path, distinct: int) -> None:
@@ -164,7 +167,11 @@ def main() -> None:
                 args.updates,
                 rss_growth / model_bytes,
                 traced / model_bytes,
-                seconds=("<= 10", elapsed <= TARGET_S),
+                seconds=(
+                    (f"<= {FEDAVG_TARGET_S:g}", elapsed <= FEDAVG_TARGET_S)
+                    if label == "fedavg"
+                    else (f"<= {TARGET_S:g}", elapsed <= TARGET_S)
+                ),
                 rss=("a few", rss_growth / model_bytes <= 8) if label == "fedavg" else None,
                 traced=("a few", traced / model_bytes <= 8),
             )
@@ -187,6 +194,7 @@ def main() -> None:
                 args.robust_updates,
                 rss_growth / model_bytes,
                 traced / model_bytes,
+                seconds=(f"<= {ROBUST_TARGET_S:g}", elapsed <= ROBUST_TARGET_S),
                 traced=(
                     f"bounded (chunk {args.chunk_mb} MB), not {stacked} model sizes",
                     traced / model_bytes <= 4 * chunk / model_bytes + 8,

@@ -127,17 +127,36 @@ fn setup_task<T: Config>(n: u32, rounds: u32) -> Result<Setup<T>, BenchmarkError
 fn submit_all<T: Config>(s: &Setup<T>) -> Result<(), BenchmarkError> {
 	Pallet::<T>::do_start_round(s.task).map_err(|_| BenchmarkError::Stop("start failed"))?;
 	for (i, trainer) in s.trainers.iter().enumerate() {
-		Pallet::<T>::do_submit_update(
+		commit::<T>(s, trainer, i as u8, 1_000 + i as u64)?;
+	}
+	// Every trainer committed, so reveals are open at once.
+	for (i, trainer) in s.trainers.iter().enumerate() {
+		Pallet::<T>::do_reveal_update(
 			trainer.clone(),
 			s.task,
 			0,
 			content::<T>(i as u8),
 			1_000 + i as u64,
 			Metrics::default(),
+			SALT,
 		)
-		.map_err(|_| BenchmarkError::Stop("update failed"))?;
+		.map_err(|_| BenchmarkError::Stop("reveal failed"))?;
 	}
 	Ok(())
+}
+
+const SALT: [u8; 32] = [7; 32];
+
+/// `trainer` commits to update `content(fill)` with `samples` for round 0 of `s.task`.
+fn commit<T: Config>(
+	s: &Setup<T>,
+	trainer: &T::AccountId,
+	fill: u8,
+	samples: u64,
+) -> Result<(), BenchmarkError> {
+	let hash = commitment_of(s.task, 0, trainer, &content::<T>(fill), samples, &SALT);
+	Pallet::<T>::do_commit_update(trainer.clone(), s.task, 0, hash)
+		.map_err(|_| BenchmarkError::Stop("commit failed"))
 }
 
 fn included<T: Config>(s: &Setup<T>) -> Result<IncludedOf<T>, BenchmarkError> {
@@ -322,13 +341,37 @@ mod benches {
 	}
 
 	#[benchmark]
-	fn submit_update() -> Result<(), BenchmarkError> {
+	fn commit_update() -> Result<(), BenchmarkError> {
+		// The last expected commitment: it also moves the reveal window (the heavier path).
 		let s = setup_task::<T>(1, 1)?;
 		Pallet::<T>::do_start_round(s.task).map_err(|_| BenchmarkError::Stop("start"))?;
 		let trainer = s.trainers[0].clone();
+		let hash = commitment_of(s.task, 0, &trainer, &content::<T>(5), 1_000, &SALT);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(trainer.clone()), s.task, 0, content::<T>(5), 1_000, Metrics::default());
+		_(RawOrigin::Signed(trainer.clone()), s.task, 0, hash);
+
+		assert!(Commitments::<T>::contains_key(s.task, &trainer));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn reveal_update() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		Pallet::<T>::do_start_round(s.task).map_err(|_| BenchmarkError::Stop("start"))?;
+		let trainer = s.trainers[0].clone();
+		commit::<T>(&s, &trainer, 5, 1_000)?;
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(trainer.clone()),
+			s.task,
+			0,
+			content::<T>(5),
+			1_000,
+			Metrics::default(),
+			SALT,
+		);
 
 		assert!(Updates::<T>::contains_key(s.task, &trainer));
 		Ok(())
@@ -375,8 +418,6 @@ mod benches {
 		let n = n.min(T::MaxTrainersPerTask::get());
 		let s = setup_task::<T>(n, 1)?;
 		submit_all::<T>(&s)?;
-		let deadline = Rounds::<T>::get(s.task).map(|r| r.deadline).ok_or(BenchmarkError::Stop("round"))?;
-		set_block::<T>(deadline.saturating_add(One::one()));
 		Pallet::<T>::do_submit_aggregate(
 			s.aggregator.clone(),
 			s.task,

@@ -159,21 +159,21 @@ mod calls {
 			Self::do_start_round(task_id)
 		}
 
-		/// Submit one's update for the running round, before its deadline, once per round.
+		/// Commit to one's update for the running round, before its deadline, once per round:
+		/// `commitment` is `blake2_256(SCALE(task_id, round, trainer, cid, digest, samples,
+		/// salt))` and the update's bytes stay private until the reveal.
 		///
-		/// Emits [`Event::UpdateSubmitted`].
+		/// Emits [`Event::UpdateCommitted`].
 		#[pallet::call_index(12)]
-		#[pallet::weight(T::WeightInfo::submit_update())]
-		pub fn submit_update(
+		#[pallet::weight(T::WeightInfo::commit_update())]
+		pub fn commit_update(
 			origin: OriginFor<T>,
 			task_id: TaskId,
 			round: RoundIndex,
-			update: ContentRef,
-			samples: u64,
-			metrics: Metrics,
+			commitment: [u8; 32],
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_update(who, task_id, round, update, samples, metrics)
+			Self::do_commit_update(who, task_id, round, commitment)
 		}
 
 		/// Submit the round's aggregate and the updates it includes (as the task's
@@ -288,6 +288,26 @@ mod calls {
 		pub fn council_suspend(origin: OriginFor<T>, model_id: ModelId) -> DispatchResult {
 			T::SafetyOrigin::ensure_origin(origin)?;
 			Self::do_council_suspend(model_id)
+		}
+
+		/// Reveal the update one committed to, in the round's reveal window (after the
+		/// deadline, or once every due trainer committed): the update, its samples and metrics
+		/// and the commitment's salt. A commitment never revealed counts as a missed round.
+		///
+		/// Emits [`Event::UpdateRevealed`].
+		#[pallet::call_index(21)]
+		#[pallet::weight(T::WeightInfo::reveal_update())]
+		pub fn reveal_update(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			update: ContentRef,
+			samples: u64,
+			metrics: Metrics,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_update(who, task_id, round, update, samples, metrics, salt)
 		}
 	}
 }

@@ -116,8 +116,19 @@ mod errors {
 		DeadlinePassed,
 		/// The trainer joined after this round opened; it takes part from the next one.
 		NotDueThisRound,
-		/// The trainer already submitted an update this round.
-		AlreadySubmitted,
+		/// The trainer already committed to an update this round.
+		AlreadyCommitted,
+		/// The trainer has no commitment for this round to reveal.
+		NotCommitted,
+		/// The trainer already revealed its update this round.
+		AlreadyRevealed,
+		/// The revealed update, samples or salt do not open the trainer's commitment; check
+		/// them and reveal again within the window.
+		CommitmentMismatch,
+		/// Reveals open after the commitment deadline (or once every trainer committed).
+		RevealNotOpen,
+		/// The round's reveal window has closed.
+		RevealPeriodOver,
 		/// The update reports zero samples.
 		ZeroSamples,
 		/// Updates are still being accepted.

@@ -176,8 +176,17 @@ mod events {
 			/// Last block for updates.
 			deadline: BlockNumberFor<T>,
 		},
-		/// A trainer submitted its update.
-		UpdateSubmitted {
+		/// A trainer committed to its update (only the hash is public).
+		UpdateCommitted {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The trainer.
+			trainer: T::AccountId,
+		},
+		/// A trainer revealed the update it committed to.
+		UpdateRevealed {
 			/// The task.
 			task_id: TaskId,
 			/// The round.

@@ -19,6 +19,8 @@ mod genesis {
 		pub task_idle_timeout: Option<BlockNumberFor<T>>,
 		/// Overrides [`types::ProtocolParams::ratification_period`].
 		pub ratification_period: Option<BlockNumberFor<T>>,
+		/// Overrides [`types::ProtocolParams::reveal_period`].
+		pub reveal_period: Option<BlockNumberFor<T>>,
 	}
 
 	#[pallet::genesis_build]
@@ -27,7 +29,8 @@ mod genesis {
 			if self.voting_period.is_none() &&
 				self.aggregation_period.is_none() &&
 				self.task_idle_timeout.is_none() &&
-				self.ratification_period.is_none()
+				self.ratification_period.is_none() &&
+				self.reveal_period.is_none()
 			{
 				return;
 			}
@@ -43,6 +46,9 @@ mod genesis {
 			}
 			if let Some(v) = self.ratification_period {
 				params.ratification_period = v;
+			}
+			if let Some(v) = self.reveal_period {
+				params.reveal_period = v;
 			}
 			// Genesis building runs once, off chain, before any block: a bad chain spec must
 			// stop the node with a clear message rather than start a chain with invalid rules.

@@ -28,6 +28,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!params.aggregation_period.is_zero(), Error::<T>::InvalidParameter);
 		ensure!(!params.task_idle_timeout.is_zero(), Error::<T>::InvalidParameter);
 		ensure!(!params.ratification_period.is_zero(), Error::<T>::InvalidParameter);
+		ensure!(!params.reveal_period.is_zero(), Error::<T>::InvalidParameter);
 		ensure!(params.standard_approval >= Perbill::from_percent(50), Error::<T>::InvalidParameter);
 		ensure!(
 			params.safety_approval > Perbill::from_percent(50) &&
@@ -54,6 +55,7 @@ impl<T: Config> Pallet<T> {
 			ParameterChange::StandardApproval(v) => params.standard_approval = v,
 			ParameterChange::SafetyQuorum(v) => params.safety_quorum = v,
 			ParameterChange::SafetyApproval(v) => params.safety_approval = v,
+			ParameterChange::RevealPeriod(v) => params.reveal_period = v,
 		}
 	}
 

@@ -80,6 +80,7 @@ parameter_types! {
 		standard_approval: Perbill::from_percent(50),
 		safety_quorum: Perbill::from_percent(2),
 		safety_approval: Perbill::from_parts(666_666_667),
+		reveal_period: 3,
 	};
 }
 

@@ -13,8 +13,8 @@
 //! while iterating).
 
 use crate::{
-	mock::*, types::*, Models, Participants, Proposals, Rounds, Tasks, TrainerProfiles, Updates,
-	VotingOf,
+	mock::*, types::*, Commitments, Models, Participants, Proposals, Rounds, Tasks, TrainerProfiles,
+	Updates, VotingOf,
 };
 use frame_support::{
 	traits::{
@@ -44,7 +44,9 @@ enum Action {
 	Bond { who: AccountId, task: u32 },
 	Unbond { who: AccountId, task: u32 },
 	StartRound { task: u32 },
-	Update { who: AccountId, task: u32, wrong_round: bool, samples: u64 },
+	Commit { who: AccountId, task: u32, wrong_round: bool },
+	/// `bad`: 0 a correct opening, 1 wrong samples, 2 a wrong salt, 3 another trainer's update.
+	Reveal { who: AccountId, task: u32, bad: u8 },
 	Aggregate { who: AccountId, task: u32, mask: u8 },
 	Challenge { who: AccountId, task: u32 },
 	Finalize { task: u32, wrong_round: bool },
@@ -78,8 +80,11 @@ fn action() -> impl Strategy<Value = Action> {
 		2 => (who(), 0..3u32).prop_map(|(who, task)| Action::Bond { who, task }),
 		1 => (who(), 0..3u32).prop_map(|(who, task)| Action::Unbond { who, task }),
 		3 => (0..3u32).prop_map(|task| Action::StartRound { task }),
-		6 => (who(), 0..3u32, prop::bool::weighted(0.1), 0..500u64).prop_map(
-			|(who, task, wrong_round, samples)| Action::Update { who, task, wrong_round, samples }
+		6 => (who(), 0..3u32, prop::bool::weighted(0.1)).prop_map(
+			|(who, task, wrong_round)| Action::Commit { who, task, wrong_round }
+		),
+		6 => (who(), 0..3u32, prop_oneof![8 => Just(0u8), 1 => 1..4u8]).prop_map(
+			|(who, task, bad)| Action::Reveal { who, task, bad }
 		),
 		3 => (who(), 0..3u32, any::<u8>()).prop_map(|(who, task, mask)| Action::Aggregate { who, task, mask }),
 		1 => (who(), 0..3u32).prop_map(|(who, task)| Action::Challenge { who, task }),
@@ -93,6 +98,13 @@ fn action() -> impl Strategy<Value = Action> {
 		1 => (0..3u32).prop_map(|model| Action::CouncilSuspend { model }),
 		4 => (1..25u64).prop_map(|blocks| Action::Advance { blocks }),
 	]
+}
+
+const SALT: [u8; 32] = [3; 32];
+
+/// The samples `who` commits to (and reveals) for `round` of `task`.
+fn samples_of(who: AccountId, task: u32, round: u32) -> u64 {
+	1 + (who as u64 * 31 + task as u64 * 7 + round as u64) % 500
 }
 
 fn cref(tag: u64) -> ContentRef {
@@ -182,9 +194,23 @@ fn run(action: &Action) -> bool {
 		Action::Bond { who, task } => DecentralMl::bond_aggregator(signed(who), task),
 		Action::Unbond { who, task } => DecentralMl::unbond_aggregator(signed(who), task),
 		Action::StartRound { task } => DecentralMl::start_round(signed(1), task),
-		Action::Update { who, task, wrong_round, samples } => {
+		Action::Commit { who, task, wrong_round } => {
 			let round = current_round(task) + wrong_round as u32;
-			DecentralMl::submit_update(signed(who), task, round, cref(who as u64), samples, Metrics::default())
+			let hash = commitment_of(task, round, &who, &cref(who as u64), samples_of(who, task, round), &SALT);
+			DecentralMl::commit_update(signed(who), task, round, hash)
+		},
+		Action::Reveal { who, task, bad } => {
+			let round = current_round(task);
+			let mut samples = samples_of(who, task, round);
+			let mut salt = SALT;
+			let mut content = cref(who as u64);
+			match bad {
+				1 => samples += 1,
+				2 => salt[0] ^= 1,
+				3 => content = cref(who as u64 + 1),
+				_ => {},
+			}
+			DecentralMl::reveal_update(signed(who), task, round, content, samples, Metrics::default(), salt)
 		},
 		Action::Aggregate { who, task, mask } => {
 			let aggregator = Tasks::<Test>::get(task).and_then(|t| t.aggregator).map(|a| a.0);
@@ -328,6 +354,8 @@ fn assert_all_released() {
 	assert_eq!(crate::StrandedAssets::<Test>::iter().count(), 0);
 	assert_eq!(Participants::<Test>::iter().count(), 0);
 	assert_eq!(Rounds::<Test>::iter().count(), 0);
+	assert_eq!(Commitments::<Test>::iter().count(), 0);
+	assert_eq!(Updates::<Test>::iter().count(), 0);
 	assert!(TrainerProfiles::<Test>::iter().all(|(_, p)| p.active_tasks == 0));
 }
 

@@ -64,7 +64,19 @@ mod storage {
 	#[pallet::storage]
 	pub type Rounds<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, RoundOf<T>, OptionQuery>;
 
-	/// Updates of each task's running round, by trainer.
+	/// Commitments of each task's running round, by trainer (cleared when it is finalized).
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		Commitment<BlockNumberFor<T>>,
+		OptionQuery,
+	>;
+
+	/// Revealed updates of each task's running round, by trainer.
 	#[pallet::storage]
 	pub type Updates<T: Config> = StorageDoubleMap<
 		_,

@@ -54,7 +54,8 @@ pub trait WeightInfo {
 	fn bond_aggregator() -> Weight;
 	fn unbond_aggregator() -> Weight;
 	fn start_round() -> Weight;
-	fn submit_update() -> Weight;
+	fn commit_update() -> Weight;
+	fn reveal_update() -> Weight;
 	fn submit_aggregate(n: u32, ) -> Weight;
 	fn challenge_aggregate() -> Weight;
 	fn finalize_round(n: u32, ) -> Weight;
@@ -303,7 +304,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:1 w:1)
 	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
-	fn submit_update() -> Weight {
+	fn commit_update() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `575`
+		//  Estimated: `12345`
+		// Minimum execution time: 43_752_000 picoseconds.
+		Weight::from_parts(46_216_000, 12345)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Participants` (r:1 w:0)
+	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Updates` (r:1 w:1)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	fn reveal_update() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `575`
 		//  Estimated: `12345`
@@ -580,7 +598,12 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	fn submit_update() -> Weight {
+	fn commit_update() -> Weight {
+		Weight::from_parts(46_216_000, 12345)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn reveal_update() -> Weight {
 		Weight::from_parts(46_216_000, 12345)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))

@@ -216,6 +216,7 @@ parameter_types! {
 		standard_approval: Perbill::from_percent(50),
 		safety_quorum: Perbill::from_parts(2_000),
 		safety_approval: Perbill::from_parts(666_666_667),
+		reveal_period: MINUTES,
 	};
 }
 

@@ -42,6 +42,9 @@ pub mod dev_periods {
 	pub const TASK_IDLE_TIMEOUT: BlockNumber = 150;
 	/// 1 minute to ratify a council suspension.
 	pub const RATIFICATION: BlockNumber = 30;
+	/// Reveal window after a round's commitment deadline. A round whose expected trainers all
+	/// committed opens it at once, and one whose commitments are all revealed closes it early.
+	pub const REVEAL: BlockNumber = 5;
 }
 
 fn genesis(authorities: Vec<(AuraId, GrandpaId)>, root: AccountId) -> Value {
@@ -79,6 +82,7 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, root: AccountId) -> Value {
 			aggregation_period: Some(dev_periods::AGGREGATION),
 			task_idle_timeout: Some(dev_periods::TASK_IDLE_TIMEOUT),
 			ratification_period: Some(dev_periods::RATIFICATION),
+			reveal_period: Some(dev_periods::REVEAL),
 		},
 	})
 }

@@ -3,6 +3,7 @@
 use crate::{pallet::*, types::*};
 use alloc::{collections::btree_set::BTreeSet, vec::Vec};
 use frame_support::{ensure, pallet_prelude::*};
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
 	traits::{BlakeTwo256, CheckedAdd, Hash, SaturatedConversion, Saturating, Zero},
@@ -29,6 +30,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(model.status.is_usable(), Error::<T>::ModelNotUsable);
 		let now = Self::now();
 		let deadline = now.checked_add(&task.terms.round_length).ok_or(Error::<T>::Overflow)?;
+		let reveal_end =
+			deadline.checked_add(&Params::<T>::get().reveal_period).ok_or(Error::<T>::Overflow)?;
 		let index = task.next_round;
 		let next = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		let (base, base_version) = match &task.last_result {
@@ -48,6 +51,9 @@ impl<T: Config> Pallet<T> {
 				base_version,
 				opened_at: now,
 				deadline,
+				reveal_end,
+				expected: task.trainer_count,
+				commitments: 0,
 				submissions: 0,
 				status: RoundStatus::Open,
 				aggregate: None,
@@ -58,18 +64,15 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// `who` submits its update for `round` of `task_id`.
-	pub fn do_submit_update(
+	/// `who` commits to its update for `round` of `task_id`: only the hash is public until the
+	/// deadline, so no one can copy an update before committing to its own.
+	pub fn do_commit_update(
 		who: T::AccountId,
 		task_id: TaskId,
 		round: RoundIndex,
-		update: ContentRef,
-		samples: u64,
-		metrics: Metrics,
+		hash: [u8; 32],
 	) -> DispatchResult {
-		Self::validate_content(&update)?;
-		ensure!(samples > 0, Error::<T>::ZeroSamples);
-		ensure!(Tasks::<T>::contains_key(task_id), Error::<T>::TaskNotFound);
+		// A round exists only for an existing task, so the task itself need not be read.
 		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
 		ensure!(current.index == round, Error::<T>::WrongRound);
 		ensure!(current.status == RoundStatus::Open, Error::<T>::RoundNotOpen);
@@ -78,16 +81,73 @@ impl<T: Config> Pallet<T> {
 		let participant =
 			Participants::<T>::get(task_id, &who).ok_or(Error::<T>::NotParticipant)?;
 		ensure!(participant.first_round <= round, Error::<T>::NotDueThisRound);
-		ensure!(!Updates::<T>::contains_key(task_id, &who), Error::<T>::AlreadySubmitted);
-		current.submissions = current.submissions.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		ensure!(!Commitments::<T>::contains_key(task_id, &who), Error::<T>::AlreadyCommitted);
+		current.commitments = current.commitments.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		if current.commitments >= current.expected {
+			// Everyone due has committed: nothing is left to copy, so reveals open now.
+			let end = now.saturating_add(Params::<T>::get().reveal_period);
+			current.reveal_end = current.reveal_end.min(end);
+		}
+		Commitments::<T>::insert(
+			task_id,
+			&who,
+			Commitment { round, hash, committed_at: now },
+		);
+		Rounds::<T>::insert(task_id, current);
+		Self::deposit_event(Event::UpdateCommitted { task_id, round, trainer: who });
+		Ok(())
+	}
 
+	/// Whether `round` accepts reveals at `now`: after the commitment deadline (or once every
+	/// expected trainer committed) and up to the reveal end.
+	pub(super) fn reveals_open(current: &RoundOf<T>, now: BlockNumberFor<T>) -> bool {
+		(now > current.deadline || current.commitments >= current.expected) &&
+			now <= current.reveal_end
+	}
+
+	/// Whether `round` is past its reveal phase at `now`: the reveal end passed, or every
+	/// commitment was revealed once reveals opened.
+	pub(super) fn reveals_done(current: &RoundOf<T>, now: BlockNumberFor<T>) -> bool {
+		now > current.reveal_end ||
+			(Self::reveals_open(current, now) && current.submissions >= current.commitments)
+	}
+
+	/// `who` opens its commitment for `round` of `task_id` with the update it committed to.
+	/// A reveal that does not match is rejected with no state change and may be retried
+	/// within the window.
+	#[allow(clippy::too_many_arguments)]
+	pub fn do_reveal_update(
+		who: T::AccountId,
+		task_id: TaskId,
+		round: RoundIndex,
+		update: ContentRef,
+		samples: u64,
+		metrics: Metrics,
+		salt: [u8; 32],
+	) -> DispatchResult {
+		Self::validate_content(&update)?;
+		ensure!(samples > 0, Error::<T>::ZeroSamples);
+		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		ensure!(current.index == round, Error::<T>::WrongRound);
+		ensure!(current.status == RoundStatus::Open, Error::<T>::RoundNotOpen);
+		let now = Self::now();
+		ensure!(now <= current.reveal_end, Error::<T>::RevealPeriodOver);
+		ensure!(Self::reveals_open(&current, now), Error::<T>::RevealNotOpen);
+		let commitment = Commitments::<T>::get(task_id, &who).ok_or(Error::<T>::NotCommitted)?;
+		ensure!(commitment.round == round, Error::<T>::NotCommitted);
+		ensure!(!Updates::<T>::contains_key(task_id, &who), Error::<T>::AlreadyRevealed);
+		ensure!(
+			commitment_of(task_id, round, &who, &update, samples, &salt) == commitment.hash,
+			Error::<T>::CommitmentMismatch
+		);
+		current.submissions = current.submissions.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		Updates::<T>::insert(
 			task_id,
 			&who,
 			Update { round, content: update, samples, metrics, submitted_at: now },
 		);
 		Rounds::<T>::insert(task_id, current);
-		Self::deposit_event(Event::UpdateSubmitted { task_id, round, trainer: who, samples });
+		Self::deposit_event(Event::UpdateRevealed { task_id, round, trainer: who, samples });
 		Ok(())
 	}
 
@@ -111,12 +171,12 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::NotAggregator
 		);
 		let now = Self::now();
-		ensure!(
-			now > current.deadline || current.submissions >= task.trainer_count,
-			Error::<T>::RoundStillOpen
-		);
+		ensure!(Self::reveals_done(&current, now), Error::<T>::RoundStillOpen);
 		let period = Params::<T>::get().aggregation_period;
-		ensure!(now <= current.deadline.saturating_add(period), Error::<T>::AggregationPeriodOver);
+		ensure!(
+			now <= current.reveal_end.saturating_add(period),
+			Error::<T>::AggregationPeriodOver
+		);
 		let mut seen = BTreeSet::new();
 		let mut digests = Vec::with_capacity(included.len().saturating_mul(32));
 		for trainer in included.iter() {
@@ -157,10 +217,10 @@ impl<T: Config> Pallet<T> {
 		let params = Params::<T>::get();
 		let succeeded = match current.status {
 			RoundStatus::Open => {
-				ensure!(now > current.deadline, Error::<T>::RoundStillOpen);
+				ensure!(now > current.reveal_end, Error::<T>::RoundStillOpen);
 				if current.submissions > 0 && task.aggregator.is_some() {
 					ensure!(
-						now > current.deadline.saturating_add(params.aggregation_period),
+						now > current.reveal_end.saturating_add(params.aggregation_period),
 						Error::<T>::AwaitingAggregate
 					);
 				}
@@ -188,6 +248,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let trainers = Self::settle_participants(task_id, &mut task, &current, &params);
 		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
+		let _ = Commitments::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
 		Rounds::<T>::remove(task_id);
 		task.idle_since = now;
 		Self::deposit_event(Event::RoundFinalized { task_id, round, succeeded, paid });

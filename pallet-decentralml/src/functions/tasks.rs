@@ -118,6 +118,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Rounds::<T>::remove(task_id);
 		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
+		let _ = Commitments::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
 		task.status = status;
 		if status == TaskStatus::Completed {
 			if let Some(result) = task.last_result.clone() {
@@ -204,6 +205,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Participants::<T>::remove(task_id, who);
 		let _ = Updates::<T>::take(task_id, who).map(|_| ());
+		Commitments::<T>::remove(task_id, who);
 		task.trainer_count = task.trainer_count.saturating_sub(1);
 		Self::dec_profile(who);
 		Self::deposit_event(Event::TrainerLeft { task_id, trainer: who.clone(), stake });

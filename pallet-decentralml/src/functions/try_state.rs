@@ -99,6 +99,10 @@ impl<T: Config> Pallet<T> {
 			ensure!(round.index.saturating_add(1) == task.next_round, "round index mismatch");
 			let updates = Updates::<T>::iter_prefix(task_id).count() as u32;
 			ensure!(updates == round.submissions, "submissions differ from updates");
+			let commitments = Commitments::<T>::iter_prefix(task_id).count() as u32;
+			ensure!(commitments == round.commitments, "commitment count differs");
+			ensure!(round.submissions <= round.commitments, "more reveals than commitments");
+			ensure!(round.reveal_end >= round.opened_at, "reveal end before the round opened");
 			ensure!(
 				round.aggregate.is_some() ==
 					matches!(round.status, RoundStatus::Aggregated | RoundStatus::Challenged),
@@ -115,9 +119,18 @@ impl<T: Config> Pallet<T> {
 				ensure!(proposal.status == ProposalStatus::Ongoing, "challenge proposal closed");
 			}
 		}
+		for (task_id, trainer, commitment) in Commitments::<T>::iter() {
+			let round = Rounds::<T>::get(task_id).ok_or("commitment without a round")?;
+			ensure!(commitment.round == round.index, "stale commitment");
+			ensure!(
+				Participants::<T>::contains_key(task_id, &trainer),
+				"commitment of non-participant"
+			);
+		}
 		for (task_id, trainer, update) in Updates::<T>::iter() {
 			let round = Rounds::<T>::get(task_id).ok_or("update without a round")?;
 			ensure!(update.round == round.index, "stale update");
+			ensure!(Commitments::<T>::contains_key(task_id, &trainer), "update without commitment");
 			ensure!(
 				Participants::<T>::contains_key(task_id, &trainer),
 				"update of non-participant"

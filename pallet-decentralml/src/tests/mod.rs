@@ -2,9 +2,9 @@
 //! `build_and_execute`, which checks the pallet's invariants afterwards.
 
 use crate::{
-	mock::*, types::*, Error, Event, HoldReason, Models, NextModelId, NextProposalId, NextTaskId,
-	Params, Participants, PendingLapses, Proposals, Rounds, Tasks, TrainerProfiles, Updates,
-	Versions, VotingOf,
+	mock::*, types::*, Commitments, Error, Event, HoldReason, Models, NextModelId, NextProposalId,
+	NextTaskId, Params, Participants, PendingLapses, Proposals, Rounds, Tasks, TrainerProfiles,
+	Updates, Versions, VotingOf,
 };
 use frame_support::{
 	assert_noop, assert_ok,
@@ -15,7 +15,7 @@ use frame_support::{
 	},
 	BoundedVec,
 };
-use sp_runtime::{BuildStorage, DispatchError, Perbill};
+use sp_runtime::{BuildStorage, DispatchError, DispatchResult, Perbill};
 
 type E = Error<Test>;
 
@@ -137,22 +137,66 @@ fn running(asset: RewardAsset<u32>) -> TaskId {
 	task
 }
 
+const SALT: [u8; 32] = [42; 32];
+
+fn update_ref(who: AccountId, round: RoundIndex) -> ContentRef {
+	cref(&format!("upd{who}r{round}"))
+}
+
+fn update_metrics() -> Metrics {
+	Metrics { loss_micros: 500_000, accuracy: Perbill::from_percent(90) }
+}
+
+/// `who` commits to its update `upd{who}r{round}` with `samples`; [`reveal`] opens it.
 fn update(who: AccountId, task: TaskId, round: RoundIndex, samples: u64) {
-	assert_ok!(DecentralMl::submit_update(
+	let hash = commitment_of(task, round, &who, &update_ref(who, round), samples, &SALT);
+	assert_ok!(DecentralMl::commit_update(RuntimeOrigin::signed(who), task, round, hash));
+	COMMITTED.with(|c| c.borrow_mut().push((task, who, round, samples)));
+}
+
+std::thread_local! {
+	/// What [`update`] committed and [`reveal_all`] has not revealed yet.
+	static COMMITTED: core::cell::RefCell<Vec<(TaskId, AccountId, RoundIndex, u64)>> =
+		const { core::cell::RefCell::new(Vec::new()) };
+}
+
+fn reveal_call(who: AccountId, task: TaskId, round: RoundIndex, samples: u64) -> DispatchResult {
+	DecentralMl::reveal_update(
 		RuntimeOrigin::signed(who),
 		task,
 		round,
-		cref(&format!("upd{who}r{round}")),
+		update_ref(who, round),
 		samples,
-		Metrics { loss_micros: 500_000, accuracy: Perbill::from_percent(90) },
-	));
+		update_metrics(),
+		SALT,
+	)
+}
+
+/// Reveal every commitment [`update`] made for `task`'s `round`, first moving past the
+/// commitment deadline if not every expected trainer committed.
+fn reveal_all(task: TaskId, round: RoundIndex) {
+	let current = Rounds::<Test>::get(task).unwrap();
+	if current.commitments < current.expected && System::block_number() <= current.deadline {
+		run_to_block(current.deadline + 1);
+	}
+	let pending: Vec<_> = COMMITTED.with(|c| {
+		let mut c = c.borrow_mut();
+		let (mine, rest) = c.drain(..).partition(|(t, _, r, _)| *t == task && *r == round);
+		*c = rest;
+		mine
+	});
+	for (_, who, round, samples) in pending {
+		assert_ok!(reveal_call(who, task, round, samples));
+	}
 }
 
 fn included(list: &[AccountId]) -> BoundedVec<AccountId, ConstU32<8>> {
 	BoundedVec::try_from(list.to_vec()).unwrap()
 }
 
+/// Reveal what is still committed, then submit the aggregate of `list` as aggregator 5.
 fn aggregate(task: TaskId, round: RoundIndex, list: &[AccountId]) {
+	reveal_all(task, round);
 	assert_ok!(DecentralMl::submit_aggregate(
 		RuntimeOrigin::signed(5),
 		task,

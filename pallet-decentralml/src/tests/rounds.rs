@@ -45,42 +45,185 @@ fn start_round_errors_and_success() {
 }
 
 #[test]
-fn submit_update_success_and_errors() {
+fn commitment_encoding_is_pinned() {
+	// The same vector is checked by the Python client (tests/unit/test_commitment.py), so a
+	// change of the SCALE layout on either side fails a test.
+	let update = ContentRef {
+		cid: BoundedVec::try_from(b"bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy".to_vec())
+			.unwrap(),
+		digest: [1; 32],
+		size: 11,
+	};
+	let hash = commitment_of(7u32, 3u32, &[2u8; 32], &update, 1_000, &[9; 32]);
+	assert_eq!(
+		hex(&hash),
+		"513a8726a93180dd27448edacf0e6704d96c13bef0448aae0381dce5d541e420"
+	);
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn commit_update_success_and_errors() {
 	build_and_execute(|| {
 		let task = running(RewardAsset::Native);
-		let s = |who: AccountId, task: TaskId, round: RoundIndex, c: ContentRef, samples: u64| {
-			DecentralMl::submit_update(
+		let c = |who: AccountId, task: TaskId, round: RoundIndex| {
+			DecentralMl::commit_update(RuntimeOrigin::signed(who), task, round, [who as u8; 32])
+		};
+		assert_noop!(c(3, 9, 0), E::NoActiveRound);
+		assert_noop!(c(3, task, 1), E::WrongRound);
+		assert_noop!(c(8, task, 0), E::NotParticipant);
+		join(7, task);
+		assert_noop!(c(7, task, 0), E::NotDueThisRound);
+		update(3, task, 0, 10);
+		System::assert_last_event(Event::UpdateCommitted { task_id: task, round: 0, trainer: 3 }.into());
+		let round = Rounds::<Test>::get(task).unwrap();
+		assert_eq!((round.commitments, round.submissions, round.expected), (1, 0, 3));
+		assert_eq!(round.reveal_end, round.deadline + 3, "not everyone committed yet");
+		assert!(Commitments::<Test>::contains_key(task, 3));
+		assert!(!Updates::<Test>::contains_key(task, 3), "only the hash is on chain");
+		assert_noop!(c(3, task, 0), E::AlreadyCommitted);
+		run_to_block(12);
+		assert_noop!(c(4, task, 0), E::DeadlinePassed);
+		aggregate(task, 0, &[3]);
+		assert_noop!(c(4, task, 0), E::RoundNotOpen);
+	});
+}
+
+#[test]
+fn last_expected_commitment_opens_reveals_at_once() {
+	build_and_execute(|| {
+		let task = running(RewardAsset::Native);
+		update(3, task, 0, 10);
+		update(4, task, 0, 10);
+		assert_noop!(reveal_call(3, task, 0, 10), E::RevealNotOpen);
+		update(6, task, 0, 10);
+		let round = Rounds::<Test>::get(task).unwrap();
+		assert_eq!(round.reveal_end, System::block_number() + 3);
+		assert!(round.reveal_end < round.deadline, "the window moved earlier");
+		assert_ok!(reveal_call(3, task, 0, 10));
+		assert_ok!(reveal_call(4, task, 0, 10));
+		// Not every commitment revealed yet: the aggregate must wait.
+		assert_noop!(
+			DecentralMl::submit_aggregate(
+				RuntimeOrigin::signed(5),
+				task,
+				0,
+				cref("agg"),
+				included(&[3, 4]),
+				Metrics::default()
+			),
+			E::RoundStillOpen
+		);
+		assert_ok!(reveal_call(6, task, 0, 10));
+		System::assert_last_event(
+			Event::UpdateRevealed { task_id: task, round: 0, trainer: 6, samples: 10 }.into(),
+		);
+		COMMITTED.with(|c| c.borrow_mut().clear());
+		aggregate(task, 0, &[3, 4, 6]);
+	});
+}
+
+#[test]
+fn reveal_update_success_and_errors() {
+	build_and_execute(|| {
+		let task = running(RewardAsset::Native);
+		let r = |who: AccountId, c: ContentRef, samples: u64, salt: [u8; 32]| {
+			DecentralMl::reveal_update(
 				RuntimeOrigin::signed(who),
 				task,
-				round,
+				0,
 				c,
 				samples,
-				Metrics::default(),
+				update_metrics(),
+				salt,
 			)
 		};
-		assert_noop!(s(3, task, 0, raw_cid(b""), 10), E::EmptyCid);
-		assert_noop!(s(3, task, 0, raw_cid(&[b'a'; 128]), 10), E::CidTooLong);
-		assert_noop!(s(3, task, 0, raw_cid(b"bafy bad cid"), 10), E::MalformedCid);
-		assert_noop!(s(3, task, 0, cref("u"), 0), E::ZeroSamples);
-		assert_noop!(s(3, 9, 0, cref("u"), 10), E::TaskNotFound);
-		assert_noop!(s(3, task, 1, cref("u"), 10), E::WrongRound);
-		assert_noop!(s(8, task, 0, cref("u"), 10), E::NotParticipant);
-		join(7, task);
-		assert_noop!(s(7, task, 0, cref("u"), 10), E::NotDueThisRound);
 		update(3, task, 0, 10);
-		System::assert_last_event(
-			Event::UpdateSubmitted { task_id: task, round: 0, trainer: 3, samples: 10 }.into(),
-		);
-		assert_eq!(Rounds::<Test>::get(task).unwrap().submissions, 1);
-		assert_noop!(s(3, task, 0, cref("u2"), 10), E::AlreadySubmitted);
+		update(4, task, 0, 20);
+		assert_noop!(r(3, update_ref(3, 0), 10, SALT), E::RevealNotOpen);
 		run_to_block(12);
-		assert_noop!(s(4, task, 0, cref("u"), 10), E::DeadlinePassed);
+		assert_noop!(r(3, raw_cid(b""), 10, SALT), E::EmptyCid);
+		assert_noop!(r(3, raw_cid(&[b'a'; 128]), 10, SALT), E::CidTooLong);
+		assert_noop!(r(3, raw_cid(b"bafy bad cid"), 10, SALT), E::MalformedCid);
+		assert_noop!(r(3, update_ref(3, 0), 0, SALT), E::ZeroSamples);
+		assert_noop!(
+			DecentralMl::reveal_update(
+				RuntimeOrigin::signed(3),
+				9,
+				0,
+				update_ref(3, 0),
+				10,
+				update_metrics(),
+				SALT
+			),
+			E::NoActiveRound
+		);
+		assert_noop!(
+			DecentralMl::reveal_update(
+				RuntimeOrigin::signed(3),
+				task,
+				1,
+				update_ref(3, 0),
+				10,
+				update_metrics(),
+				SALT
+			),
+			E::WrongRound
+		);
+		assert_noop!(r(6, update_ref(6, 0), 10, SALT), E::NotCommitted);
+		// Wrong samples, wrong salt, another's update, or a copy of 4's opening under 3's name.
+		assert_noop!(r(3, update_ref(3, 0), 11, SALT), E::CommitmentMismatch);
+		assert_noop!(r(3, update_ref(3, 0), 10, [0; 32]), E::CommitmentMismatch);
+		assert_noop!(r(3, update_ref(4, 0), 20, SALT), E::CommitmentMismatch);
+		// A mismatch changes nothing, so the right opening still goes through.
+		assert_ok!(r(3, update_ref(3, 0), 10, SALT));
+		assert_eq!(Rounds::<Test>::get(task).unwrap().submissions, 1);
+		assert_noop!(r(3, update_ref(3, 0), 10, SALT), E::AlreadyRevealed);
+		run_to_block(Rounds::<Test>::get(task).unwrap().reveal_end + 1);
+		assert_noop!(r(4, update_ref(4, 0), 20, SALT), E::RevealPeriodOver);
+		COMMITTED.with(|c| c.borrow_mut().clear());
 		aggregate(task, 0, &[3]);
-		assert_noop!(s(4, task, 0, cref("u"), 10), E::RoundNotOpen);
+		assert_noop!(r(4, update_ref(4, 0), 20, SALT), E::RoundNotOpen);
+	});
+}
 
-		let model = register(1);
-		let other = create(2, model, terms(RewardAsset::Native));
-		assert_noop!(s(3, other, 0, cref("u"), 10), E::NoActiveRound);
+#[test]
+fn unrevealed_commitment_is_a_no_show() {
+	build_and_execute(|| {
+		let task = running(RewardAsset::Native);
+		update(3, task, 0, 10);
+		update(4, task, 0, 10);
+		update(6, task, 0, 10);
+		assert_ok!(reveal_call(3, task, 0, 10));
+		assert_ok!(reveal_call(4, task, 0, 10));
+		COMMITTED.with(|c| c.borrow_mut().clear());
+		let stake = Participants::<Test>::get(task, 6).unwrap().stake;
+		let reveal_end = Rounds::<Test>::get(task).unwrap().reveal_end;
+		run_to_block(reveal_end + 1);
+		// 6 never revealed: the aggregate may not include it.
+		assert_noop!(
+			DecentralMl::submit_aggregate(
+				RuntimeOrigin::signed(5),
+				task,
+				0,
+				cref("agg"),
+				included(&[3, 4, 6]),
+				Metrics::default()
+			),
+			E::UpdateNotFound
+		);
+		aggregate(task, 0, &[3, 4]);
+		run_to_block(System::block_number() + 11);
+		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
+		let slashed = Perbill::from_percent(20).mul_floor(stake);
+		System::assert_has_event(
+			Event::StakeSlashed { task_id: task, round: 0, trainer: 6, amount: slashed }.into(),
+		);
+		assert_eq!(Participants::<Test>::get(task, 6).unwrap().stake, stake - slashed);
+		assert_eq!(Commitments::<Test>::iter_prefix(task).count(), 0, "cleared at finalize");
 	});
 }
 
@@ -108,6 +251,9 @@ fn submit_aggregate_success_and_errors() {
 		assert_noop!(a(4, task, 0, cref("g"), &[3]), E::NotAggregator);
 		assert_noop!(a(5, task, 0, cref("g"), &[3]), E::RoundStillOpen);
 		run_to_block(12);
+		// Past the deadline, but commitments are still to be revealed.
+		assert_noop!(a(5, task, 0, cref("g"), &[3]), E::RoundStillOpen);
+		reveal_all(task, 0);
 		assert_noop!(a(5, task, 0, cref("g"), &[3, 3]), E::DuplicateIncluded);
 		assert_noop!(a(5, task, 0, cref("g"), &[3, 6]), E::UpdateNotFound);
 		assert_ok!(a(5, task, 0, cref("g"), &[3, 4]));
@@ -246,7 +392,7 @@ fn asset_lifecycle_pays_in_the_asset() {
 		assert_eq!(asset_balance(ASSET, 5), 10_000 + 100);
 		assert_eq!(asset_balance(ASSET, 2), 8_000 + 20);
 		// Nobody submits in round 1: it fails without rewards and everyone is slashed.
-		run_to_block(30);
+		run_to_block(32);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 1));
 		assert_eq!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Completed);
 		assert_eq!(asset_balance(ASSET, escrow()), 0);
@@ -271,6 +417,7 @@ fn reward_below_minimum_balance_is_refunded_not_lost() {
 		assert_ok!(DecentralMl::bond_aggregator(RuntimeOrigin::signed(50), task));
 		assert_ok!(DecentralMl::start_round(RuntimeOrigin::signed(9), task));
 		update(3, task, 0, 1);
+		reveal_all(task, 0);
 		assert_ok!(DecentralMl::submit_aggregate(
 			RuntimeOrigin::signed(50),
 			task,
@@ -303,6 +450,13 @@ fn finalize_round_errors() {
 		);
 		update(3, task, 0, 1);
 		run_to_block(12);
+		reveal_all(task, 0);
+		// Past the deadline but within the reveal window (ends at 14).
+		assert_noop!(
+			DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0),
+			E::RoundStillOpen
+		);
+		run_to_block(15);
 		assert_noop!(
 			DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0),
 			E::AwaitingAggregate
@@ -328,7 +482,14 @@ fn missed_aggregation_slashes_the_aggregator() {
 	build_and_execute(|| {
 		let task = running(RewardAsset::Native);
 		update(3, task, 0, 1);
-		run_to_block(17);
+		reveal_all(task, 0);
+		// Reveals end at 14, the aggregation period (5) at 19.
+		run_to_block(19);
+		assert_noop!(
+			DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0),
+			E::AwaitingAggregate
+		);
+		run_to_block(20);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		System::assert_has_event(
 			Event::AggregatorSlashed { task_id: task, round: 0, aggregator: 5, amount: 10 }.into(),

@@ -57,6 +57,7 @@ fn genesis_overrides_periods_and_keeps_the_other_defaults() {
 		aggregation_period: Some(10),
 		task_idle_timeout: None,
 		ratification_period: Some(30),
+		reveal_period: Some(4),
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
@@ -66,6 +67,7 @@ fn genesis_overrides_periods_and_keeps_the_other_defaults() {
 		assert_eq!(params.voting_period, 15);
 		assert_eq!(params.aggregation_period, 10);
 		assert_eq!(params.ratification_period, 30);
+		assert_eq!(params.reveal_period, 4);
 		assert_eq!(params.task_idle_timeout, defaults.task_idle_timeout);
 		assert_eq!(params.aggregator_bond, defaults.aggregator_bond);
 		assert!(crate::Params::<Test>::exists());

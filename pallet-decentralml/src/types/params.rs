@@ -22,7 +22,7 @@ pub struct ProtocolParams<Balance, BlockNumber> {
 	pub min_trainer_stake: Balance,
 	/// Blocks a proposal is open for voting.
 	pub voting_period: BlockNumber,
-	/// Blocks after a round's deadline within which the aggregate must be submitted.
+	/// Blocks after a round's reveal end within which the aggregate must be submitted.
 	pub aggregation_period: BlockNumber,
 	/// Blocks a task may sit without a running round before anyone may expire it.
 	pub task_idle_timeout: BlockNumber,
@@ -36,6 +36,9 @@ pub struct ProtocolParams<Balance, BlockNumber> {
 	pub safety_quorum: Perbill,
 	/// Share of ayes a safety proposal needs (a supermajority).
 	pub safety_approval: Perbill,
+	/// Blocks after a round's commitment deadline (or after its last expected commitment)
+	/// within which trainers reveal their updates.
+	pub reveal_period: BlockNumber,
 }
 
 /// A change of one protocol parameter.
@@ -71,4 +74,6 @@ pub enum ParameterChange<Balance, BlockNumber> {
 	SafetyQuorum(Perbill),
 	/// Set [`ProtocolParams::safety_approval`] (more than 50%, at least the standard one).
 	SafetyApproval(Perbill),
+	/// Set [`ProtocolParams::reveal_period`] (at least 1).
+	RevealPeriod(BlockNumber),
 }

@@ -16,7 +16,8 @@ use super::*;
 	MaxEncodedLen,
 )]
 pub enum RoundStatus {
-	/// Accepting updates until the deadline; then awaiting the aggregate.
+	/// Accepting commitments until the deadline, then their openings (reveals) until the
+	/// reveal end; then awaiting the aggregate.
 	Open,
 	/// Aggregate submitted; in its challenge window.
 	Aggregated,
@@ -69,9 +70,16 @@ pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
 	pub base_version: Option<VersionId>,
 	/// Block at which it opened.
 	pub opened_at: BlockNumber,
-	/// Last block at which updates are accepted.
+	/// Last block at which commitments are accepted.
 	pub deadline: BlockNumber,
-	/// Updates submitted so far.
+	/// Last block at which reveals are accepted: `deadline + reveal_period`, or earlier when
+	/// every expected trainer committed before the deadline (then `that block + reveal_period`).
+	pub reveal_end: BlockNumber,
+	/// Trainers due in this round when it opened (later joiners are due from the next one).
+	pub expected: u32,
+	/// Commitments received so far.
+	pub commitments: u32,
+	/// Updates revealed (opened commitments) so far.
 	pub submissions: u32,
 	/// Current status.
 	pub status: RoundStatus,
@@ -81,7 +89,34 @@ pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
 	pub challenge: Option<Challenge<AccountId, Balance>>,
 }
 
-/// A trainer's update for a round.
+/// A trainer's commitment to its update for a round: `blake2_256` of the SCALE encoding of
+/// `(task_id, round, trainer, cid, digest, samples, salt)` (see [`commitment_of`]).
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Commitment<BlockNumber> {
+	/// The round it is for.
+	pub round: RoundIndex,
+	/// The hash the reveal must open.
+	pub hash: [u8; 32],
+	/// Block at which it was committed.
+	pub committed_at: BlockNumber,
+}
+
+/// The commitment a trainer publishes for an update: `blake2_256` over the SCALE encoding of
+/// `(task_id, round, trainer, cid, digest, samples, salt)`. Binding the trainer and the round
+/// means a copied commitment opens to nothing for anyone else.
+pub fn commitment_of<AccountId: Encode>(
+	task_id: TaskId,
+	round: RoundIndex,
+	trainer: &AccountId,
+	update: &ContentRef,
+	samples: u64,
+	salt: &[u8; 32],
+) -> [u8; 32] {
+	use sp_runtime::traits::{BlakeTwo256, Hash};
+	BlakeTwo256::hash_of(&(task_id, round, trainer, &update.cid, update.digest, samples, salt)).0
+}
+
+/// A trainer's (revealed) update for a round.
 #[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
 pub struct Update<BlockNumber> {
 	/// The round it is for.
