@@ -13,9 +13,10 @@ demo spec (small CNN, 2 local epochs, batch 16), on this machine.
     ``--train-processes`` trainer processes at once (default 2, the cores of this machine:
     in a federation every trainer is its own process on its own machine, and TFF's
     simulation also spreads the clients over every core; 0 = one after another here);
-  * upload: encode each delta and add it to Kubo (``KuboStore``, CID and sha256 checked);
-  * chain wait: the 10 ``submit_update`` extrinsics sent at once (one thread per trainer) until
-    all are included, ``submit_aggregate`` until included, then ``finalize_round`` as soon as
+  * upload: encode each delta (naming its trainer and round) and, in the reveal window, add
+    it to Kubo (``KuboStore``, CID and sha256 checked against the committed ones);
+  * chain wait: the 10 ``commit_update`` extrinsics sent at once (one thread per trainer) until
+    all are included, then the 10 ``reveal_update`` (the window opens once all committed), ``submit_aggregate`` until included, then ``finalize_round`` as soon as
     the challenge window (1 block: on an instantly sealed chain, the next idle block, at most
     2 s away) allows, until included (it opens the next round);
   * aggregate: fetch the 10 updates from Kubo (verified), decode against the base, FedAvg
@@ -46,13 +47,17 @@ from typing import Any
 
 from _results import result, write
 from decentralml.core.chain.client import CallSpec, ChainClient
+from decentralml.core.chain.commitment import update_commitment
 from decentralml.core.chain.decentralml import DecentralMl, TaskTerms, licence
 from decentralml.core.config import IpfsConfig
+from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.keys import dev_keypair
 from decentralml.core.roles.chainview import LiveChain, UpdateView
 from decentralml.core.roles.combine import check_update, combine
 from decentralml.core.roles.learning import FlLearning
+from decentralml.core.storage.cid import compute_cid
 from decentralml.core.storage.kubo import KuboStore
+from decentralml.core.types import ContentRef
 from substrateinterface import Keypair
 
 from tests.integration.devnode import DevNode
@@ -200,15 +205,40 @@ def chain_round(
     times["train"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    refs = [store.add_bytes(learning.encode(t.delta)).ref for t in trained]
+    payloads = [
+        learning.encode(t.delta, UpdateOrigin(task, index, k.ss58_address))
+        for k, t in zip(keys, trained, strict=True)
+    ]
     times["upload"] = time.perf_counter() - started
 
+    # Commit-reveal, as the trainers do: commitments first (bytes unpublished), then, the
+    # window being open once everyone committed, each upload to Kubo and its reveal.
     first_block = client.block_number()
+    started = time.perf_counter()
+    salt = bytes(32)
+    local = [compute_cid([p]) for p in payloads]
+    refs = [ContentRef(cid, digest, size) for cid, digest, size in local]
+    run_all(
+        [
+            lambda k=k, r=r, t=t: dml.commit_update(
+                k,
+                task,
+                index,
+                update_commitment(task, index, k.ss58_address, r, t.samples, salt),
+            )
+            for k, r, t in zip(keys, refs, trained, strict=True)
+        ]
+    )
+    times["chain"] += time.perf_counter() - started
+    started = time.perf_counter()
+    for payload, want in zip(payloads, refs, strict=True):
+        assert store.add_bytes(payload).ref == want
+    times["upload"] += time.perf_counter() - started
     started = time.perf_counter()
     run_all(
         [
-            lambda k=k, r=r, t=t: dml.submit_update(
-                k, task, index, r, t.samples, t.loss, t.accuracy
+            lambda k=k, r=r, t=t: dml.reveal_update(
+                k, task, index, r, t.samples, t.loss, t.accuracy, salt
             )
             for k, r, t in zip(keys, refs, trained, strict=True)
         ]
@@ -221,7 +251,9 @@ def chain_round(
     base = learning.decode(store.cat(current.base))
     checked = []
     for key in keys:
-        found = check_update(store, learning, base, updates[key.ss58_address], index, participants)
+        found = check_update(
+            store, learning, base, updates[key.ss58_address], index, participants, task_id=task
+        )
         assert not hasattr(found, "reason"), found
         checked.append(found)
     _, payload = combine(

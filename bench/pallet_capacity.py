@@ -2,14 +2,15 @@
 
 Starts its own node-decentralml --dev (free ports, temporary chain) and measures:
 
-- by weight: how many ``submit_update`` extrinsics fit in one block under the runtime's
-  normal dispatch limits: ``floor(normal.max_total / (weight(submit_update) + base_extrinsic))``
-  from ``System.BlockWeights`` and ``TransactionPaymentApi.query_info``, and the same by
-  encoded length against the normal class's block length (target: at least 1,000);
+- by weight: how many ``commit_update`` and how many ``reveal_update`` extrinsics (an update
+  is one of each) fit in one block under the runtime's normal dispatch limits:
+  ``floor(normal.max_total / (weight(call) + base_extrinsic))`` from ``System.BlockWeights``
+  and ``TransactionPaymentApi.query_info``, and the same by encoded length against the normal
+  class's block length (target: at least 2,000 of each, issues 15 and 17);
 - a real round with 256 trainers (the runtime's ``MaxTrainersPerTask``): 256 accounts funded,
-  profiled and joined, 256 ``submit_update`` sent at once (blocks they landed in), an
-  aggregate including all 256, then ``finalize_round``: whether it lands in one block, its
-  declared weight against ``normal.max_extrinsic``, its actual weight from
+  profiled and joined, 256 ``commit_update`` then 256 ``reveal_update`` sent at once (blocks
+  they landed in), an aggregate including all 256, then ``finalize_round``: whether it lands
+  in one block, its declared weight against ``normal.max_extrinsic``, its actual weight from
   ``ExtrinsicSuccess`` and the 256 reward transfers it made.
 
     .venv/bin/python bench/pallet_capacity.py [--trainers 256]
@@ -27,6 +28,7 @@ from typing import Any
 
 from _results import result, write
 from decentralml.core.chain.client import CallSpec, ChainClient
+from decentralml.core.chain.commitment import update_commitment
 from decentralml.core.chain.decentralml import (
     DecentralMl,
     TaskTerms,
@@ -53,39 +55,55 @@ def weight_of(value: Any) -> int:
     return int(value["ref_time"]) if isinstance(value, dict) else int(value)
 
 
+SALT = bytes(32)
+
+
+def commit_params(task: int, key: Keypair, n: int) -> dict[str, Any]:
+    commitment = update_commitment(task, 0, key.ss58_address, ref(n), 100 + n, SALT)
+    return {"task_id": task, "round": 0, "commitment": "0x" + commitment.hex()}
+
+
+def reveal_params(task: int, n: int) -> dict[str, Any]:
+    return {
+        "task_id": task,
+        "round": 0,
+        "update": ref(n).to_chain(),
+        "samples": 100 + n,
+        "metrics": metrics(0.5, 0.5),
+        "salt": "0x" + SALT.hex(),
+    }
+
+
 def by_weight(client: ChainClient, signer: Keypair, task: int) -> dict[str, Any]:
+    """How many commit_update and reveal_update calls fit in a block, by weight and length."""
     limits = client.constant("System", "BlockWeights")
     normal = limits["per_class"]["normal"]
     base = weight_of(normal["base_extrinsic"])
     max_total = weight_of(normal["max_total"])
-    max_extrinsic = weight_of(normal["max_extrinsic"])
-    call = client.compose(
-        PALLET,
-        "submit_update",
-        {
-            "task_id": task,
-            "round": 0,
-            "update": ref(0).to_chain(),
-            "samples": 100,
-            "metrics": metrics(0.5, 0.5),
-        },
-    )
-    update_weight = client.estimate_fee(signer, call).weight["ref_time"]
-    signed = client.substrate.create_signed_extrinsic(
-        call=call, keypair=signer, era={"period": client.era_period}, nonce=0
-    )
-    length = len(bytes.fromhex(str(signed.data)[2:]))
-    block_length = client.constant("System", "BlockLength")["max"]["normal"]
-    return {
+    block_length = int(client.constant("System", "BlockLength")["max"]["normal"])
+    out: dict[str, Any] = {
         "max_block": weight_of(limits["max_block"]),
         "normal_max_total": max_total,
-        "normal_max_extrinsic": max_extrinsic,
+        "normal_max_extrinsic": weight_of(normal["max_extrinsic"]),
         "base_extrinsic": base,
-        "submit_update": update_weight,
-        "fit_by_weight": max_total // (update_weight + base),
-        "length": length,
-        "fit_by_length": int(block_length) // length,
     }
+    for name, params in (
+        ("commit_update", commit_params(task, signer, 0)),
+        ("reveal_update", reveal_params(task, 0)),
+    ):
+        call = client.compose(PALLET, name, params)
+        weight = client.estimate_fee(signer, call).weight["ref_time"]
+        signed = client.substrate.create_signed_extrinsic(
+            call=call, keypair=signer, era={"period": client.era_period}, nonce=0
+        )
+        length = len(bytes.fromhex(str(signed.data)[2:]))
+        out[name] = {
+            "weight": weight,
+            "fit_by_weight": max_total // (weight + base),
+            "length": length,
+            "fit_by_length": block_length // length,
+        }
+    return out
 
 
 def round_of(client: ChainClient, n: int) -> dict[str, Any]:
@@ -126,28 +144,19 @@ def round_of(client: ChainClient, n: int) -> dict[str, Any]:
     capacity = by_weight(client, keys[0], task)
 
     started = time.perf_counter()
-    receipts = client.submit_from_many(
+    commits = client.submit_from_many(
         [
-            (
-                k,
-                CallSpec(
-                    PALLET,
-                    "submit_update",
-                    {
-                        "task_id": task,
-                        "round": 0,
-                        "update": ref(i).to_chain(),
-                        "samples": 100 + i,
-                        "metrics": metrics(0.5, 0.5),
-                    },
-                ),
-            )
+            (k, CallSpec(PALLET, "commit_update", commit_params(task, k, i)))
             for i, k in enumerate(keys)
         ]
     )
+    # Every trainer committed: the reveal window is open at once.
+    reveals = client.submit_from_many(
+        [(k, CallSpec(PALLET, "reveal_update", reveal_params(task, i))) for i, k in enumerate(keys)]
+    )
     updates_s = time.perf_counter() - started
-    blocks = sorted({r.block_number for r in receipts})
-    per_block = [sum(1 for r in receipts if r.block_number == b) for b in blocks]
+    blocks = sorted({r.block_number for r in (*commits, *reveals)})
+    per_block = [sum(1 for r in (*commits, *reveals) if r.block_number == b) for b in blocks]
 
     aggregate = dml.submit_aggregate(
         bob, task, 0, ref(10**6), [k.ss58_address for k in keys], 0.4, 0.6
@@ -191,33 +200,42 @@ def main() -> None:
             client.close()
     print(data, flush=True)
     ms = 1e9  # ref_time picoseconds per millisecond
-    fit = min(data["fit_by_weight"], data["fit_by_length"])
     n = args.trainers
+    commit, reveal = data["commit_update"], data["reveal_update"]
+    # One update now costs a commit and a reveal; the per-update row counts the dearer call.
+    per_update = min(commit["fit_by_weight"], reveal["fit_by_weight"])
+    rows = []
+    for name, info in (("commit_update", commit), ("reveal_update", reveal)):
+        rows += [
+            result(
+                f"{name} per block by weight",
+                info["fit_by_weight"],
+                "extrinsics",
+                ">= 2000",
+                info["fit_by_weight"] >= 2000,
+            ),
+            result(f"{name} per block by length", info["fit_by_length"], "extrinsics", None, None),
+            result(f"{name} weight", round(info["weight"] / ms, 4), "ms", None, None),
+            result(f"{name} encoded length", info["length"], "bytes", None, None),
+        ]
     write(
         "pallet_capacity",
         f".venv/bin/python bench/pallet_capacity.py --trainers {n}",
         [
             result(
-                "submit_update per block (weight and length)",
-                fit,
-                "extrinsics",
-                ">= 1000",
-                fit >= 1000,
+                "submit_update per block by weight",
+                per_update,
+                "extrinsics (the dearer of commit_update and reveal_update)",
+                ">= 2000",
+                per_update >= 2000,
             ),
-            result(
-                "submit_update per block by weight", data["fit_by_weight"], "extrinsics", None, None
-            ),
-            result(
-                "submit_update per block by length", data["fit_by_length"], "extrinsics", None, None
-            ),
-            result("submit_update weight", round(data["submit_update"] / ms, 4), "ms", None, None),
+            *rows,
             result(
                 "base extrinsic weight", round(data["base_extrinsic"] / ms, 4), "ms", None, None
             ),
             result(
                 "normal class max_total", round(data["normal_max_total"] / ms, 1), "ms", None, None
             ),
-            result("submit_update encoded length", data["length"], "bytes", None, None),
             result(
                 f"finalize_round with {n} updates: declared weight / normal max_extrinsic",
                 round(data["finalize_declared"] / data["normal_max_extrinsic"], 4),
@@ -248,14 +266,14 @@ def main() -> None:
                 None,
             ),
             result(
-                f"{n} submit_update sent at once: blocks to include (debug node's authoring time, not weight)",
+                f"{n} commit_update then {n} reveal_update sent at once: blocks to include (debug node's authoring time, not weight)",
                 data["update_blocks"],
                 "blocks",
                 None,
                 None,
             ),
             result(
-                f"{n} submit_update sent at once: wall time",
+                f"{n} commit_update then {n} reveal_update sent at once: wall time",
                 round(data["updates_s"], 1),
                 "s",
                 None,

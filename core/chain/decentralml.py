@@ -55,6 +55,7 @@ PARAMETERS = {
     "standard_approval": ("StandardApproval", "perbill"),
     "safety_quorum": ("SafetyQuorum", "perbill"),
     "safety_approval": ("SafetyApproval", "perbill"),
+    "reveal_period": ("RevealPeriod", "blocks"),
 }
 
 
@@ -325,7 +326,16 @@ class DecentralMl(DecentralMlReader):
         unbond_aggregator, start_round."""
         return self.call(signer, call, {"task_id": task_id}, **kw)
 
-    def submit_update(
+    def commit_update(
+        self, signer: Keypair, task_id: TaskId, round_index: int, commitment: bytes, **kw: Any
+    ) -> Receipt:
+        """Publish only the hash of an update (see :func:`update_commitment`)."""
+        if len(commitment) != 32:
+            raise InputError("a commitment is 32 bytes (blake2-256)")
+        params = {"task_id": task_id, "round": round_index, "commitment": to_hex(commitment)}
+        return self.call(signer, "commit_update", params, **kw)
+
+    def reveal_update(
         self,
         signer: Keypair,
         task_id: TaskId,
@@ -334,18 +344,23 @@ class DecentralMl(DecentralMlReader):
         samples: int,
         loss: float,
         accuracy: float,
+        salt: bytes,
         **kw: Any,
     ) -> Receipt:
+        """Open a commitment: the update, its samples and metrics, and the salt."""
         if samples <= 0:
             raise InputError("an update needs a positive sample count")
+        if len(salt) != 32:
+            raise InputError("a commitment salt is 32 bytes")
         params = {
             "task_id": task_id,
             "round": round_index,
             "update": update.to_chain(),
             "samples": samples,
             "metrics": metrics(loss, accuracy),
+            "salt": to_hex(salt),
         }
-        return self.call(signer, "submit_update", params, **kw)
+        return self.call(signer, "reveal_update", params, **kw)
 
     def submit_aggregate(
         self,

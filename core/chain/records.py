@@ -181,7 +181,12 @@ class DecentralMlReader:
         return self.records("Participants", "participant", [task_id])
 
     def updates(self, task_id: TaskId) -> list[Record]:
+        """Revealed updates of the task's running round."""
         return self.records("Updates", "update", [task_id])
+
+    def commitments(self, task_id: TaskId) -> list[Record]:
+        """Commitments of the task's running round (revealed or not)."""
+        return self.records("Commitments", "commitment", [task_id])
 
     def trainer_profile(self, address: Address) -> Record | None:
         found = self.record("TrainerProfiles", "profile", [address])

@@ -33,10 +33,11 @@ __all__ = [
     "proposal_votes",
     "propose",
     "round_aggregate",
+    "round_commit",
     "round_finalize",
+    "round_reveal",
     "round_show",
     "round_start",
-    "round_submit",
     "round_updates",
     "stake_bond",
     "stake_show",
@@ -127,13 +128,17 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p = cmd(g, "start", "round_start", "open the task's next round")
     p.add_argument("task", type=int)
     signer(p)
-    p = cmd(g, "submit", "round_submit", "upload an update and submit it")
+    p = cmd(g, "commit", "round_commit", "commit to an update file (only its hash goes on chain)")
     p.add_argument("task", type=int)
     p.add_argument("round", type=int)
     p.add_argument("--file", required=True)
     p.add_argument("--samples", type=int, required=True)
     p.add_argument("--loss", type=float, default=0.0)
     p.add_argument("--accuracy", type=float, default=0.0)
+    signer(p)
+    p = cmd(g, "reveal", "round_reveal", "upload the committed update and reveal it")
+    p.add_argument("task", type=int)
+    p.add_argument("round", type=int)
     signer(p)
     p = cmd(g, "aggregate", "round_aggregate", "upload the aggregate and submit it")
     p.add_argument("task", type=int)
@@ -445,27 +450,6 @@ def _upload(ctx: Context, file: str) -> Any:
     return ctx.store.add_file(path).ref
 
 
-def round_submit(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    from ..chain.decentralml import metrics
-
-    metrics(args.loss, args.accuracy)
-    signer = ctx.signer()
-    dml = _dml(ctx)
-    dml._args("submit_update")
-    ref = _upload(ctx, args.file)
-    result = send(
-        ctx,
-        "DecentralMl.submit_update",
-        lambda gate: dml.submit_update(
-            signer, args.task, args.round, ref, args.samples, args.loss, args.accuracy, on_fee=gate
-        ),
-        task_id=args.task,
-        round=args.round,
-    )
-    result["update"] = ref.to_json()
-    return result
-
-
 def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     from ..chain.decentralml import metrics
 
@@ -665,3 +649,6 @@ def proposal_votes(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         columns = [(k, k.upper()) for k in (rows[0].keys() if rows else ["proposal"])]
         table(rows, columns, empty="no votes")
     return {"address": address, "votes": votes}
+
+
+from .updates import round_commit, round_reveal  # noqa: E402 - the update commands' own module

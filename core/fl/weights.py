@@ -94,6 +94,19 @@ class Manifest:
                 )
 
 
+@dataclass(frozen=True)
+class UpdateOrigin:
+    """Whose update a file is: written into its manifest by the trainer, so that bytes
+    re-submitted under another account or in another round are caught by the aggregator."""
+
+    task: int
+    round: int
+    trainer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task": self.task, "round": self.round, "trainer": self.trainer}
+
+
 def manifest_of(weights: Weights, *, validate: bool = True) -> Manifest:
     """The manifest of ``weights`` (checking names and dtypes unless ``validate`` is off)."""
     tensors = []
@@ -123,8 +136,9 @@ def all_finite(array: Array) -> bool:
     return bool(np.isfinite(total)) or bool(np.isfinite(array).all())
 
 
-def encode_weights(weights: Weights) -> bytes:
-    """Deterministic npz bytes: the same arrays (names, order, values) give the same bytes."""
+def encode_weights(weights: Weights, origin: UpdateOrigin | None = None) -> bytes:
+    """Deterministic npz bytes: the same arrays (names, order, values) and origin give the same
+    bytes. An update carries its ``origin`` (task, round, trainer) in the manifest."""
     if not weights:
         raise UpdateRejected("no tensors to encode")
     if len(weights) > MAX_TENSORS:
@@ -133,7 +147,7 @@ def encode_weights(weights: Weights) -> bytes:
     check_finite(weights)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        _write_member(zf, MANIFEST_MEMBER, _manifest_bytes(manifest))
+        _write_member(zf, MANIFEST_MEMBER, _manifest_bytes(manifest, origin))
         for name, array in weights.items():
             member = io.BytesIO()
             np.lib.format.write_array(  # type: ignore[no-untyped-call]
@@ -268,8 +282,40 @@ def _write_member(zf: zipfile.ZipFile, name: str, payload: bytes) -> None:
     zf.writestr(info, payload)
 
 
-def _manifest_bytes(manifest: Manifest) -> bytes:
-    return json.dumps(manifest.to_json(), sort_keys=True, separators=(",", ":")).encode()
+def _manifest_bytes(manifest: Manifest, origin: UpdateOrigin | None = None) -> bytes:
+    raw = manifest.to_json()
+    if origin is not None:
+        raw["origin"] = origin.to_json()
+    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+
+
+def read_origin(data: bytes) -> UpdateOrigin | None:
+    """The origin recorded in a weights file's manifest (None when it has none). Raises
+    :class:`UpdateRejected` for a malformed file or origin."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if not infos or infos[0].filename != MANIFEST_MEMBER:
+                raise UpdateRejected(f"weights file does not start with {MANIFEST_MEMBER}")
+            if infos[0].file_size > 1 << 20:
+                raise UpdateRejected("weights manifest is larger than 1 MiB")
+            text = zf.read(MANIFEST_MEMBER)
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as exc:
+        raise UpdateRejected(f"not a weights file (npz): {exc}") from None
+    try:
+        raw = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise UpdateRejected("weights manifest is not JSON") from None
+    origin = raw.get("origin") if isinstance(raw, dict) else None
+    if origin is None:
+        return None
+    if (
+        not isinstance(origin, dict)
+        or not all(isinstance(origin.get(k), int) for k in ("task", "round"))
+        or not isinstance(origin.get("trainer"), str)
+    ):
+        raise UpdateRejected(f"weights manifest has a malformed origin {origin!r}")
+    return UpdateOrigin(int(origin["task"]), int(origin["round"]), str(origin["trainer"]))
 
 
 def _parse_manifest(data: bytes) -> Manifest:

@@ -125,21 +125,20 @@ class Aggregator(Role):
 
     def _open_round(self, task: TaskView, current: RoundView, block: int) -> None:
         index = current.index
-        period_end = current.deadline + self.aggregation_period()
-        after_deadline = block + 1 > current.deadline
-        if after_deadline and current.submissions == 0:
+        period_end = current.reveal_end + self.aggregation_period()
+        nxt = block + 1
+        if nxt > current.reveal_end and current.submissions == 0:
             self._finalize(task, current)
             return
-        if block + 1 > period_end:
+        if nxt > period_end:
             self._finalize(task, current)
             return
-        if not after_deadline and current.submissions < task.trainer_count:
-            self.emit(
-                "waiting",
-                f"{current.submissions} of {task.trainer_count} updates",
-                round=index,
-                once=True,
-            )
+        if not current.reveals_done(nxt):
+            if nxt <= current.deadline and current.commitments < current.expected:
+                what = f"{current.commitments} of {current.expected} commitments"
+            else:
+                what = f"{current.submissions} of {current.commitments} updates revealed"
+            self.emit("waiting", what, round=index, once=True)
             return
         record = self.journal.round(index)
         if record.get("status") == "no-valid-update":
@@ -160,7 +159,15 @@ class Aggregator(Role):
             checked: list[Checked] = []
             rejected: list[Rejected] = []
             for update in order_updates(self.chain.updates(self.task_id), index):
-                result = check_update(self.store, self.learning, base, update, index, participants)
+                result = check_update(
+                    self.store,
+                    self.learning,
+                    base,
+                    update,
+                    index,
+                    participants,
+                    task_id=self.task_id,
+                )
                 if isinstance(result, Rejected):
                     rejected.append(result)
                     self.emit("rejected", f"{result.trainer}: {result.reason}", round=index)

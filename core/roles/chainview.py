@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from substrateinterface import Keypair
 
 from ..chain.client import ChainClient
+from ..chain.commitment import update_commitment
 from ..chain.decentralml import DecentralMl
 from ..errors import ChainError
 from ..types import Address, ContentRef, Receipt, enum_name, from_hex
@@ -126,11 +127,29 @@ class RoundView:
     base: ContentRef
     opened_at: int
     deadline: int
+    """Last block for commitments."""
     submissions: int
+    """Updates revealed so far."""
     status: str
     aggregate: AggregateView | None
     challenger: Address | None
     proposal: int | None
+    reveal_end: int = 0
+    """Last block for reveals (moves earlier once every expected trainer committed)."""
+    expected: int = 0
+    """Trainers due when the round opened."""
+    commitments: int = 0
+
+    def reveals_open(self, block: int) -> bool:
+        """Whether a reveal sent now lands in the reveal window (mirrors the pallet)."""
+        started = block > self.deadline or self.commitments >= self.expected
+        return started and block <= self.reveal_end
+
+    def reveals_done(self, block: int) -> bool:
+        """Whether the aggregate may be submitted at ``block`` (mirrors the pallet)."""
+        return block > self.reveal_end or (
+            self.reveals_open(block) and self.submissions >= self.commitments
+        )
 
     @classmethod
     def parse(cls, fields: dict[str, Any]) -> RoundView:
@@ -158,6 +177,9 @@ class RoundView:
             aggregate=aggregate,
             challenger=str(challenge["challenger"]) if isinstance(challenge, dict) else None,
             proposal=int(challenge["proposal"]) if isinstance(challenge, dict) else None,
+            reveal_end=int(fields["reveal_end"]),
+            expected=int(fields["expected"]),
+            commitments=int(fields["commitments"]),
         )
 
 
@@ -211,6 +233,10 @@ class ChainPort(Protocol):
 
     def updates(self, task_id: int) -> dict[Address, UpdateView]: ...
 
+    def commitments(self, task_id: int) -> dict[Address, int]:
+        """The running round's commitments: trainer -> the round committed to."""
+        ...
+
     def participants(self, task_id: int) -> dict[Address, ParticipantView]: ...
 
     def model_files(self, model_id: int) -> ModelFiles | None: ...
@@ -225,7 +251,15 @@ class ChainPort(Protocol):
 
     def task_call(self, call: str, task_id: int) -> Receipt: ...
 
-    def submit_update(
+    def commitment(
+        self, task_id: int, round_index: int, update: ContentRef, samples: int, salt: bytes
+    ) -> bytes:
+        """This account's commitment to ``update`` (the pallet's ``commitment_of``)."""
+        ...
+
+    def commit_update(self, task_id: int, round_index: int, commitment: bytes) -> Receipt: ...
+
+    def reveal_update(
         self,
         task_id: int,
         round_index: int,
@@ -233,6 +267,7 @@ class ChainPort(Protocol):
         samples: int,
         loss: float,
         accuracy: float,
+        salt: bytes,
     ) -> Receipt: ...
 
     def submit_aggregate(
@@ -280,6 +315,12 @@ class LiveChain:
             out[trainer] = UpdateView.parse(trainer, record.fields)
         return out
 
+    def commitments(self, task_id: int) -> dict[Address, int]:
+        return {
+            str(record.key[-1]): int(record.fields["round"])
+            for record in self.dml.commitments(task_id)
+        }
+
     def participants(self, task_id: int) -> dict[Address, ParticipantView]:
         out: dict[Address, ParticipantView] = {}
         for record in self.dml.participants(task_id):
@@ -307,7 +348,15 @@ class LiveChain:
     def task_call(self, call: str, task_id: int) -> Receipt:
         return self.dml.task_call(self.signer, call, task_id)
 
-    def submit_update(
+    def commitment(
+        self, task_id: int, round_index: int, update: ContentRef, samples: int, salt: bytes
+    ) -> bytes:
+        return update_commitment(task_id, round_index, self.address, update, samples, salt)
+
+    def commit_update(self, task_id: int, round_index: int, commitment: bytes) -> Receipt:
+        return self.dml.commit_update(self.signer, task_id, round_index, commitment)
+
+    def reveal_update(
         self,
         task_id: int,
         round_index: int,
@@ -315,9 +364,10 @@ class LiveChain:
         samples: int,
         loss: float,
         accuracy: float,
+        salt: bytes,
     ) -> Receipt:
-        return self.dml.submit_update(
-            self.signer, task_id, round_index, update, samples, loss, accuracy
+        return self.dml.reveal_update(
+            self.signer, task_id, round_index, update, samples, loss, accuracy, salt
         )
 
     def submit_aggregate(

@@ -39,9 +39,13 @@ def check_update(
     update: UpdateView,
     round_index: int,
     participants: dict[str, ParticipantView],
+    *,
+    task_id: int,
 ) -> Checked | Rejected:
-    """Fetch one update (verified against its on-chain digest) and validate it against the base
-    weights' names, shapes and dtypes, and for NaN/Inf. Never raises for a bad update."""
+    """Fetch one update (verified against its on-chain digest) and validate it: its manifest
+    must name this task, round and trainer as its origin (so bytes re-submitted by another
+    account, or from an earlier round, are excluded), and its tensors must match the base
+    weights' names, shapes and dtypes, with no NaN/Inf. Never raises for a bad update."""
     if update.trainer not in participants:
         return Rejected(update.trainer, "update from an account that is not a participant")
     if update.round != round_index:
@@ -55,9 +59,18 @@ def check_update(
     except StorageError as exc:
         return Rejected(update.trainer, f"content {update.content.cid} unavailable: {exc}")
     try:
+        origin = learning.origin(data)
         delta = learning.decode(data, like=base)
     except TrainingError as exc:
         return Rejected(update.trainer, f"invalid update: {exc}")
+    if origin is None:
+        return Rejected(update.trainer, "update names no origin (task, round, trainer)")
+    if (origin.task, origin.round, origin.trainer) != (task_id, round_index, update.trainer):
+        return Rejected(
+            update.trainer,
+            f"update was made by {origin.trainer} for task {origin.task} round {origin.round}: "
+            "a copy, excluded",
+        )
     return Checked(update, delta)
 
 

@@ -35,6 +35,8 @@ PHASES: Final[tuple[str, ...]] = (
     "waiting",
     "fetching",
     "training",
+    "committing",
+    "committed",
     "uploading",
     "submitting",
     "submitted",

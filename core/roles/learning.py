@@ -12,9 +12,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..fl.weights import UpdateOrigin
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,13 @@ class Learning(Protocol):
         TrainingError (UpdateRejected) for NaN/Inf, wrong shapes/dtypes or a malformed file."""
         ...
 
-    def encode(self, weights: Weights) -> bytes:
-        """Deterministic bytes (same arrays -> same bytes)."""
+    def encode(self, weights: Weights, origin: UpdateOrigin | None = None) -> bytes:
+        """Deterministic bytes (same arrays and origin -> same bytes); an update names its
+        origin (task, round, trainer)."""
+        ...
+
+    def origin(self, data: bytes) -> UpdateOrigin | None:
+        """The origin a weights file names (TrainingError if malformed)."""
         ...
 
     def train(self, spec: Any, base: Weights, dataset: Any, *, seed: int) -> Trained: ...
@@ -156,10 +164,15 @@ class FlLearning:
         expect = manifest_of(like) if like is not None else None
         return dict(decode_weights(data, expect))
 
-    def encode(self, weights: Weights) -> bytes:
+    def encode(self, weights: Weights, origin: UpdateOrigin | None = None) -> bytes:
         from ..fl.weights import encode_weights
 
-        return bytes(encode_weights(weights))
+        return bytes(encode_weights(weights, origin))
+
+    def origin(self, data: bytes) -> UpdateOrigin | None:
+        from ..fl.weights import read_origin
+
+        return read_origin(data)
 
     def train(self, spec: Any, base: Weights, dataset: Any, *, seed: int) -> Trained:
         from ..fl.train import local_update

@@ -1,22 +1,30 @@
 """The trainer: join a task, and in every round it is due in fetch and verify the base weights,
-train on local data, upload the update and submit it before the deadline.
+train on local data, commit to the update before the deadline, then reveal it.
 
-Resume: the journal records the uploaded update of a round before it is submitted, and the
-chain's ``Updates`` entry is checked before every submission, so a restarted trainer neither
-submits twice nor trains again a round it already uploaded.
+Commit-reveal: the trained update is written to the role's state directory and only its hash
+(with the trainer, the round and a random salt) goes on chain before the deadline; its bytes
+reach IPFS only in the reveal window, so no one can fetch a rival's update and submit a copy.
+Resume: the journal records the update, its CID and the salt before the commitment is sent,
+and the chain's ``Commitments`` and ``Updates`` are checked on every block, so a restarted
+trainer neither commits twice, nor trains again, nor loses a commitment it can still reveal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from pathlib import Path
 from typing import Any
 
+from ..chain.commitment import new_salt
 from ..errors import ExtrinsicFailed, TrainingError
+from ..storage.cid import compute_cid
+from ..types import ContentRef
 from .base import Role, RoleFailed, RoleFinished
-from .chainview import RoundView, TaskView
+from .chainview import RoundView, TaskView, content_ref
 from .learning import training_seed
+from .state import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -106,24 +114,28 @@ class Trainer(Role):
             self.journal.update_round(index, status="submitted", update=mine.content.to_json())
             self.emit("submitted", "update already on chain", round=index, samples=mine.samples)
             return
+        if self.chain.commitments(self.task_id).get(self.chain.address) == index:
+            self._reveal(current, block, self.journal.round(index))
+            return
         if block + 1 > current.deadline:
             self.journal.update_round(index, status="missed")
             self.emit("rejected", f"deadline {current.deadline} passed", round=index)
             return
-        self._train_and_submit(task, current, record)
+        self._train_and_commit(task, current, record)
 
-    def _train_and_submit(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
+    def _update_path(self, index: int) -> Path:
+        return self.journal.directory / f"update-r{index}.npz"
+
+    def _train_and_commit(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
+        """Train, keep the update's bytes private in the state directory, commit to its hash."""
         index = current.index
         spec = self.spec(task)
         base_digest = current.base.digest_hex
-        if record.get("update") and record.get("base") == base_digest:
-            from .chainview import content_ref
-
+        path = self._update_path(index)
+        if record.get("update") and record.get("base") == base_digest and path.is_file():
             ref = content_ref(record["update"])
             samples = int(record["samples"])
-            loss = float(record["loss"])
-            accuracy = float(record["accuracy"])
-            self.emit("uploading", f"resuming with the uploaded update {ref.cid}", round=index)
+            self.emit("committing", f"resuming with the trained update {ref.cid}", round=index)
         else:
             self.emit("fetching", f"base weights {current.base.cid}", round=index)
             base = self.learning.decode(self.store.cat(current.base))
@@ -147,46 +159,126 @@ class Trainer(Role):
                 accuracy=accuracy,
                 samples=samples,
             )
-            payload = self.learning.encode(trained.delta)
-            self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
-            ref = self.store.add_bytes(payload).ref
+            from ..fl.weights import UpdateOrigin
+
+            origin = UpdateOrigin(self.task_id, index, self.chain.address)
+            payload = self.learning.encode(trained.delta, origin)
+            # The bytes stay on this host until the reveal: only their CID and digest are
+            # computed now (the same CID Kubo gives them), so no one can fetch and copy them.
+            cid, digest, size = compute_cid([payload])
+            ref = ContentRef(cid=cid, digest=digest, size=size)
+            write_atomic(path, payload)
             self.journal.update_round(
                 index,
-                status="uploaded",
+                status="trained",
                 base=base_digest,
                 update=ref.to_json(),
                 samples=samples,
                 loss=loss,
                 accuracy=accuracy,
+                salt=new_salt().hex(),
             )
+        record = self.journal.round(index)
         if self.stopped():
             return
-        # The chain is the source of truth: check again right before sending.
-        mine = self.chain.updates(self.task_id).get(self.chain.address)
-        if mine is not None and mine.round == index:
-            self.journal.update_round(index, status="submitted")
-            return
-        self.emit("submitting", f"update {ref.cid}", round=index, samples=samples)
-        self.journal.update_round(index, status="submitting")
+        commitment = self.chain.commitment(
+            self.task_id, index, ref, samples, bytes.fromhex(record["salt"])
+        )
+        self.emit("committing", f"commitment to {ref.cid}", round=index, samples=samples)
+        self.journal.update_round(index, status="committing")
         try:
-            receipt = self.chain.submit_update(
-                self.task_id, index, ref, samples, max(loss, 0.0), min(max(accuracy, 0.0), 1.0)
-            )
+            receipt = self.chain.commit_update(self.task_id, index, commitment)
         except ExtrinsicFailed as exc:
-            if exc.error == "AlreadySubmitted":
-                self.journal.update_round(index, status="submitted")
+            if exc.error == "AlreadyCommitted":
+                # Our own earlier commit landed (we crashed before recording it): the journal
+                # holds its salt, so the reveal goes ahead as usual.
+                self.journal.update_round(index, status="committed")
                 return
             if exc.error in ("DeadlinePassed", "RoundNotOpen", "WrongRound"):
                 self.journal.update_round(index, status="missed")
-                self.emit("rejected", f"update not accepted: {exc.error}", round=index)
+                self.emit("rejected", f"commitment not accepted: {exc.error}", round=index)
                 return
+            raise
+        self.journal.update_round(
+            index, status="committed", block=receipt.block_number, extrinsic=receipt.extrinsic_hash
+        )
+        self.emit(
+            "committed",
+            f"commitment in block {receipt.block_number}; reveal after #{current.deadline}",
+            round=index,
+            samples=samples,
+        )
+
+    def _reveal(self, current: RoundView, block: int, record: dict[str, Any]) -> None:
+        """Publish the committed update's bytes and open the commitment, in the reveal window."""
+        index = current.index
+        path = self._update_path(index)
+        if not record.get("salt") or not record.get("update") or not path.is_file():
+            self.journal.update_round(index, status="missed", reason="commitment state lost")
+            self.emit(
+                "rejected",
+                f"committed to round {index} but {self.journal.directory} no longer holds the "
+                "update or its salt: it cannot be revealed (counts as a missed round)",
+                round=index,
+            )
+            return
+        if not current.reveals_open(block + 1):
+            if block + 1 > current.reveal_end:
+                self.journal.update_round(index, status="missed", reason="reveal window closed")
+                self.emit("rejected", f"reveal window ended at #{current.reveal_end}", round=index)
+            else:
+                self.emit(
+                    "committed",
+                    f"waiting for the reveal window (after #{current.deadline})",
+                    round=index,
+                    once=True,
+                )
+            return
+        ref = content_ref(record["update"])
+        payload = path.read_bytes()
+        self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
+        stored = self.store.add_bytes(payload).ref
+        if stored != ref:
+            self.journal.update_round(index, status="missed", reason="update file changed")
+            self.emit(
+                "rejected",
+                f"{path} no longer matches the committed update {ref.cid} (got {stored.cid})",
+                round=index,
+            )
+            return
+        samples = int(record["samples"])
+        loss = float(record["loss"])
+        accuracy = float(record["accuracy"])
+        self.emit("submitting", f"revealing update {ref.cid}", round=index, samples=samples)
+        try:
+            receipt = self.chain.reveal_update(
+                self.task_id,
+                index,
+                ref,
+                samples,
+                max(loss, 0.0),
+                min(max(accuracy, 0.0), 1.0),
+                bytes.fromhex(record["salt"]),
+            )
+        except ExtrinsicFailed as exc:
+            if exc.error == "AlreadyRevealed":
+                self.journal.update_round(index, status="submitted")
+                return
+            if exc.error in ("RevealPeriodOver", "RoundNotOpen", "WrongRound"):
+                self.journal.update_round(index, status="missed")
+                self.emit("rejected", f"reveal not accepted: {exc.error}", round=index)
+                return
+            if exc.error == "RevealNotOpen":
+                return  # a block early: the next block retries
             raise
         self.journal.update_round(
             index, status="submitted", block=receipt.block_number, extrinsic=receipt.extrinsic_hash
         )
+        with contextlib.suppress(OSError):
+            path.unlink()
         self.emit(
             "submitted",
-            f"update {ref.cid} in block {receipt.block_number}",
+            f"update {ref.cid} revealed in block {receipt.block_number}",
             round=index,
             loss=loss,
             accuracy=accuracy,

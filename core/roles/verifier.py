@@ -95,7 +95,9 @@ class Verifier(Role):
             if update is None or update.round != index:
                 faults.append(f"included {trainer} has no update this round")
                 continue
-            result = check_update(self.store, self.learning, base, update, index, participants)
+            result = check_update(
+                self.store, self.learning, base, update, index, participants, task_id=self.task_id
+            )
             if isinstance(result, Checked):
                 checked.append(result)
             else:

@@ -7,7 +7,7 @@
 // <model-id>, when given) and signs a transfer with its own keyring. Prints one JSON object
 // on stdout; exits 1 with a reason on stderr when anything is missing or fails.
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 
 const [url, blockHash, modelId] = process.argv.slice(2);
 if (!url) {
@@ -39,9 +39,25 @@ async function main() {
     out.storage = Object.keys(api.query.decentralMl ?? {});
     out.events = Object.keys(api.events.decentralMl ?? {});
     out.errors = Object.keys(api.errors.decentralMl ?? {});
-    for (const c of ['registerModel', 'retireModel']) if (!out.calls.includes(c)) fail(`call decentralMl.${c} missing`);
-    for (const s of ['models', 'nextModelId']) if (!out.storage.includes(s)) fail(`storage decentralMl.${s} missing`);
-    for (const e of ['ModelRegistered', 'ModelRetired']) if (!out.events.includes(e)) fail(`event decentralMl.${e} missing`);
+    for (const c of ['registerModel', 'retireModel', 'commitUpdate', 'revealUpdate']) if (!out.calls.includes(c)) fail(`call decentralMl.${c} missing`);
+    for (const s of ['models', 'nextModelId', 'commitments', 'updates']) if (!out.storage.includes(s)) fail(`storage decentralMl.${s} missing`);
+    for (const e of ['ModelRegistered', 'ModelRetired', 'UpdateCommitted', 'UpdateRevealed']) if (!out.events.includes(e)) fail(`event decentralMl.${e} missing`);
+    // An update commitment composed by this client's own SCALE codec and hasher: the vector
+    // pinned in the pallet's tests (commitment_encoding_is_pinned) and in the Python client's.
+    const encoded = api.registry
+      .createType('(u32, u32, [u8; 32], Bytes, [u8; 32], u64, [u8; 32])', [
+        7,
+        3,
+        new Uint8Array(32).fill(2),
+        new TextEncoder().encode('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'),
+        new Uint8Array(32).fill(1),
+        1000,
+        new Uint8Array(32).fill(9),
+      ])
+      .toU8a();
+    out.commitment = blake2AsHex(encoded, 256).slice(2);
+    // The call's argument types as the metadata declares them.
+    out.revealArgs = api.tx.decentralMl.revealUpdate.meta.args.map((a) => a.name.toString());
 
     const hash = blockHash ?? (await api.rpc.chain.getFinalizedHead()).toHex();
     const [signedBlock, apiAt] = await Promise.all([api.rpc.chain.getBlock(hash), api.at(hash)]);

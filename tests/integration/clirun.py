@@ -23,6 +23,7 @@ def make_runner(ws_url: str, ipfs_api: str, home: Path) -> Run:
         "DECENTRALML_KEYSTORE": str(home / "keystore"),
         "DECENTRALML_CHAIN_URL": ws_url,
         "DECENTRALML_IPFS_API": ipfs_api,
+        "DECENTRALML_STATE": str(home / "state"),
     }
     env.pop("DECENTRALML_PASSWORD", None)
     env.pop("DECENTRALML_CONFIG", None)

@@ -137,12 +137,13 @@ def test_federation_round_with_challenge_and_governance(
     assert current["status"] == "Open"
     assert "Open" in cli("round", "show", str(task)).stdout
 
+    # Commit-reveal: each trainer commits (only a hash on chain, nothing on IPFS yet) ...
     for trainer, samples in (("//Bob", "120"), ("//Charlie", "80")):
         sub = record(
             cli(
                 "--json",
                 "round",
-                "submit",
+                "commit",
                 str(task),
                 str(index),
                 "--file",
@@ -157,12 +158,13 @@ def test_federation_round_with_challenge_and_governance(
                 trainer,
             )
         )
-        assert sub["update"]["size"] == 50_000
-    # A second update in the same round is the pallet's AlreadySubmitted: exit 4, nothing changes.
+        assert sub["update"]["size"] == 50_000 and len(sub["commitment"]) == 64
+        assert record(cli("--json", "round", "updates", str(task)))["updates"] == []
+    # A second commitment in the same round is refused before anything is sent.
     proc = cli(
         "--json",
         "round",
-        "submit",
+        "commit",
         str(task),
         str(index),
         "--file",
@@ -173,7 +175,14 @@ def test_federation_round_with_challenge_and_governance(
         "//Bob",
         ok=False,
     )
-    assert proc.returncode == 4 and js(proc)["error"]["error"] == "AlreadySubmitted"
+    assert proc.returncode != 0 and "already holds a commitment" in js(proc)["error"]["message"]
+    # ... and, both having committed, reveals are open at once.
+    assert record(cli("--json", "round", "show", str(task)))["commitments"] == 2
+    for trainer in ("//Bob", "//Charlie"):
+        rev = record(cli("--json", "round", "reveal", str(task), str(index), "--from", trainer))
+        assert rev["update"]["size"] == 50_000
+    proc = cli("--json", "round", "reveal", str(task), str(index), "--from", "//Bob", ok=False)
+    assert proc.returncode != 0 and "no pending commitment" in js(proc)["error"]["message"]
 
     updates = record(cli("--json", "round", "updates", str(task)))["updates"]
     assert sorted(u["samples"] for u in updates) == [80, 120]

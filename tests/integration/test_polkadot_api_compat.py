@@ -50,9 +50,15 @@ def test_polkadot_api_decodes_metadata_events_and_signs(dev_node: DevNode) -> No
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["specName"] == "decentralml"
-    assert {"registerModel", "retireModel"} <= set(out["calls"])
-    assert {"models", "nextModelId"} <= set(out["storage"])
-    assert {"ModelRegistered", "ModelRetired"} <= set(out["events"])
+    assert {"registerModel", "retireModel", "commitUpdate", "revealUpdate"} <= set(out["calls"])
+    assert "submitUpdate" not in out["calls"], "updates go through commit-reveal only"
+    assert {"models", "nextModelId", "commitments", "updates"} <= set(out["storage"])
+    assert {"ModelRegistered", "ModelRetired", "UpdateCommitted", "UpdateRevealed"} <= set(
+        out["events"]
+    )
+    # The same commitment from @polkadot/api's codec, the pallet and the Python client.
+    assert out["commitment"] == "513a8726a93180dd27448edacf0e6704d96c13bef0448aae0381dce5d541e420"
+    assert out["revealArgs"] == ["task_id", "round", "update", "samples", "metrics", "salt"]
     assert "EmptyCid" in out["errors"]
     assert out["block"]["hash"] == block_hash
     assert "decentralMl.ModelRegistered" in out["blockEvents"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from decentralml.core.errors import ExtrinsicFailed, IntegrityError, StorageError, TrainingError
+from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.roles.aggregator import Aggregator
 from decentralml.core.roles.base import Role, RoleFinished, RoleOptions
 from decentralml.core.roles.chainview import (
@@ -30,6 +31,7 @@ from decentralml.core.roles.learning import Trained, Weights, updates_digest
 from decentralml.core.roles.state import Journal
 from decentralml.core.roles.trainer import Trainer
 from decentralml.core.roles.verifier import Verifier
+from decentralml.core.storage.cid import compute_cid
 from decentralml.core.types import ChainEvent, ContentRef, Receipt, StoredContent
 
 TASK = 0
@@ -42,8 +44,9 @@ class FakeStore:
 
     @staticmethod
     def ref_of(data: bytes) -> ContentRef:
-        digest = hashlib.sha256(data).digest()
-        return ContentRef("bafk" + digest.hex()[:40], digest, len(data))
+        # The real CID (what the trainer computes before a reveal and Kubo gives on upload).
+        cid, digest, size = compute_cid([data])
+        return ContentRef(cid, digest, size)
 
     def add_bytes(self, data: bytes, *, pin: bool = True) -> StoredContent:
         ref = self.ref_of(data)
@@ -73,8 +76,10 @@ class FakeStore:
 SHAPES = {"dense/kernel": (3, 2), "dense/bias": (2,)}
 
 
-def encode(weights: Weights) -> bytes:
-    header = {k: [list(v.shape), str(v.dtype)] for k, v in weights.items()}
+def encode(weights: Weights, origin: UpdateOrigin | None = None) -> bytes:
+    header: dict[str, Any] = {k: [list(v.shape), str(v.dtype)] for k, v in weights.items()}
+    if origin is not None:
+        header["__origin__"] = origin.to_json()
     body = b"".join(np.ascontiguousarray(v).tobytes() for v in weights.values())
     return json.dumps(header).encode() + b"\n" + body
 
@@ -117,6 +122,7 @@ class FakeLearning:
         try:
             head, body = data.split(b"\n", 1)
             header = json.loads(head)
+            header.pop("__origin__", None)
             out: Weights = {}
             offset = 0
             for name, (shape, dtype) in header.items():
@@ -136,8 +142,15 @@ class FakeLearning:
                 raise TrainingError("wrong layer names")
         return out
 
-    def encode(self, weights: Weights) -> bytes:
-        return encode(weights)
+    def encode(self, weights: Weights, origin: UpdateOrigin | None = None) -> bytes:
+        return encode(weights, origin)
+
+    def origin(self, data: bytes) -> UpdateOrigin | None:
+        try:
+            raw = json.loads(data.split(b"\n", 1)[0]).get("__origin__")
+        except ValueError:
+            raise TrainingError("malformed weights header") from None
+        return None if raw is None else UpdateOrigin(raw["task"], raw["round"], raw["trainer"])
 
     def train(self, spec: Any, base: Weights, dataset: Any, *, seed: int) -> Trained:
         self.trained += 1
@@ -183,6 +196,7 @@ class Ledger:
     round_length: int = 6
     challenge_window: int = 3
     aggregation_period: int = 4
+    reveal_period: int = 3
     reward: int = 1000
     status: str = "Open"
     next_round: int = 0
@@ -190,6 +204,7 @@ class Ledger:
     participants: dict[str, ParticipantView] = field(default_factory=dict)
     profiles: set[str] = field(default_factory=set)
     updates: dict[str, UpdateView] = field(default_factory=dict)
+    commitments: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     round: RoundView | None = None
     last_weights: ContentRef | None = None
     paid: dict[str, int] = field(default_factory=dict)
@@ -217,9 +232,23 @@ class Ledger:
             aggregate=None,
             challenger=None,
             proposal=None,
+            reveal_end=self.now + self.round_length + self.reveal_period,
+            expected=len(self.participants),
+            commitments=0,
         )
         self.next_round += 1
         self.status = "Running"
+
+    def force_update(self, who: str, ref: ContentRef, samples: int) -> None:
+        """Put ``who``'s commitment and revealed update straight into the running round (for
+        tests of what the aggregator does with a bad update, not of commit-reveal itself)."""
+        r = self.round
+        assert r is not None and who in self.participants and who not in self.commitments
+        self.commitments[who] = (r.index, b"\0" * 32)
+        self.updates[who] = UpdateView(who, r.index, ref, samples, 0.1, 0.9, self.now)
+        self.round = RoundView(
+            **{**r.__dict__, "commitments": r.commitments + 1, "submissions": r.submissions + 1}
+        )
 
     def finalize(self, who: str, index: int) -> Receipt:
         r = self.round
@@ -229,9 +258,9 @@ class Ledger:
             raise fail("WrongRound")
         outcome = "Failed"
         if r.status == "Open":
-            if self.now <= r.deadline:
+            if self.now <= r.reveal_end:
                 raise fail("RoundStillOpen")
-            if r.submissions and self.now <= r.deadline + self.aggregation_period:
+            if r.submissions and self.now <= r.reveal_end + self.aggregation_period:
                 raise fail("AwaitingAggregate")
         elif r.status == "Aggregated":
             assert r.aggregate is not None
@@ -251,6 +280,7 @@ class Ledger:
         self.finalized.append((index, outcome))
         self.calls.append(("finalize_round", who))
         self.updates.clear()
+        self.commitments.clear()
         self.round = None
         if self.next_round >= self.total_rounds:
             self.status = "Completed"
@@ -343,15 +373,15 @@ class FakeChain:
         lg.calls.append((call, self._address))
         return lg.receipt(call)
 
-    def submit_update(
-        self,
-        task_id: int,
-        round_index: int,
-        update: ContentRef,
-        samples: int,
-        loss: float,
-        accuracy: float,
-    ) -> Receipt:
+    def commitment(
+        self, task_id: int, round_index: int, update: ContentRef, samples: int, salt: bytes
+    ) -> bytes:
+        # The ledger's own commitment scheme over readable account names (the real one, over
+        # 32-byte account ids, is tested in test_commitment.py and on the node).
+        text = f"{task_id}/{round_index}/{self._address}/{update.cid}/{update.digest.hex()}"
+        return hashlib.blake2b(f"{text}/{samples}".encode() + salt, digest_size=32).digest()
+
+    def commit_update(self, task_id: int, round_index: int, commitment: bytes) -> Receipt:
         lg, r = self.ledger, self.ledger.round
         if r is None:
             raise fail("NoActiveRound")
@@ -363,14 +393,54 @@ class FakeChain:
             raise fail("DeadlinePassed")
         if self._address not in lg.participants:
             raise fail("NotParticipant")
+        if self._address in lg.commitments:
+            raise fail("AlreadyCommitted")
+        lg.commitments[self._address] = (round_index, commitment)
+        count = r.commitments + 1
+        end = min(r.reveal_end, lg.now + lg.reveal_period) if count >= r.expected else r.reveal_end
+        lg.round = RoundView(**{**r.__dict__, "commitments": count, "reveal_end": end})
+        lg.calls.append(("commit_update", self._address))
+        return lg.receipt("commit_update")
+
+    def commitments(self, task_id: int) -> dict[str, int]:
+        return {who: index for who, (index, _) in self.ledger.commitments.items()}
+
+    def reveal_update(
+        self,
+        task_id: int,
+        round_index: int,
+        update: ContentRef,
+        samples: int,
+        loss: float,
+        accuracy: float,
+        salt: bytes,
+    ) -> Receipt:
+        lg, r = self.ledger, self.ledger.round
+        if r is None:
+            raise fail("NoActiveRound")
+        if r.index != round_index:
+            raise fail("WrongRound")
+        if r.status != "Open":
+            raise fail("RoundNotOpen")
+        if lg.now > r.reveal_end:
+            raise fail("RevealPeriodOver")
+        if not r.reveals_open(lg.now):
+            raise fail("RevealNotOpen")
+        if self._address not in lg.commitments:
+            raise fail("NotCommitted")
         if self._address in lg.updates:
-            raise fail("AlreadySubmitted")
+            raise fail("AlreadyRevealed")
+        if (
+            self.commitment(task_id, round_index, update, samples, salt)
+            != lg.commitments[self._address][1]
+        ):
+            raise fail("CommitmentMismatch")
         lg.updates[self._address] = UpdateView(
             self._address, round_index, update, samples, loss, accuracy, lg.now
         )
         lg.round = RoundView(**{**r.__dict__, "submissions": r.submissions + 1})
-        lg.calls.append(("submit_update", self._address))
-        return lg.receipt("submit_update")
+        lg.calls.append(("reveal_update", self._address))
+        return lg.receipt("reveal_update")
 
     def submit_aggregate(
         self,
@@ -388,9 +458,9 @@ class FakeChain:
             raise fail("RoundNotOpen")
         if lg.aggregator != self._address:
             raise fail("NotAggregator")
-        if not (lg.now > r.deadline or r.submissions >= len(lg.participants)):
+        if not r.reveals_done(lg.now):
             raise fail("RoundStillOpen")
-        if lg.now > r.deadline + lg.aggregation_period:
+        if lg.now > r.reveal_end + lg.aggregation_period:
             raise fail("AggregationPeriodOver")
         if not included:
             raise fail("EmptyAggregate")

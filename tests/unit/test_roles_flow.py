@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.roles.base import Role
 from decentralml.core.roles.chainview import (
     ParticipantView,
@@ -36,7 +37,7 @@ def test_a_federation_runs_by_itself_and_pays_pro_rata(world: World) -> None:
     # 900 after the aggregator's 10% fee, split 1:3 by samples, twice.
     assert lg.paid == {"agg": 200, "t1": 2 * 225, "t2": 2 * 675}
     # Each trainer trained and submitted exactly once per round.
-    assert [c for c in lg.calls if c[0] == "submit_update"].count(("submit_update", "t1")) == 2
+    assert [c for c in lg.calls if c[0] == "reveal_update"].count(("reveal_update", "t1")) == 2
     assert world.learning.trained == 4
     # The verifier recomputed both aggregates and found them valid; nothing was challenged.
     verified = world.phases("verifier", "verified")
@@ -63,9 +64,9 @@ def test_a_federation_runs_by_itself_and_pays_pro_rata(world: World) -> None:
 
 
 def corrupt_update(world: World, who: str, kind: str, round_index: int = 0) -> None:
-    """Replace ``who``'s (not yet submitted) update by a bad one, submitted directly."""
-    chain = FakeChain(world.ledger, who)
+    """Replace ``who``'s (not yet submitted) update by a bad one, committed and revealed as is."""
     good = {k: np.ones(s, np.float32) for k, s in SHAPES.items()}
+    mine = UpdateOrigin(TASK, round_index, who)
     if kind == "nan":
         good["dense/bias"][0] = np.nan
         ref = world.store.add_bytes(encode(good)).ref
@@ -82,9 +83,17 @@ def corrupt_update(world: World, who: str, kind: str, round_index: int = 0) -> N
         world.store.blobs[ref.cid] = encode({k: v * 2 for k, v in good.items()})
     elif kind == "missing":
         ref = FakeStore.ref_of(b"never uploaded")
+    elif kind == "copy":
+        # A rival's revealed bytes (they name t1 as their maker) re-submitted as bad's own.
+        ref = world.store.add_bytes(encode(good, UpdateOrigin(TASK, round_index, "t1"))).ref
+    elif kind == "stale":
+        ref = world.store.add_bytes(encode(good, UpdateOrigin(TASK, round_index - 1, who))).ref
+    elif kind == "no-origin":
+        ref = world.store.add_bytes(encode(good)).ref
     else:
         raise AssertionError(kind)
-    chain.submit_update(TASK, round_index, ref, 10, 0.1, 0.9)
+    assert mine.trainer == who
+    world.ledger.force_update(who, ref, 10)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +105,9 @@ def corrupt_update(world: World, who: str, kind: str, round_index: int = 0) -> N
         ("garbage", "malformed"),
         ("digest", "digest mismatch"),
         ("missing", "unavailable"),
+        ("copy", "made by t1"),
+        ("stale", "round -1"),
+        ("no-origin", "names no origin"),
     ],
 )
 def test_bad_updates_are_left_out_with_a_reason_and_the_round_goes_on(
@@ -135,11 +147,13 @@ def test_update_from_a_non_participant_is_refused(world: World) -> None:
     base = {k: np.zeros(s, np.float32) for k, s in SHAPES.items()}
     ref = world.store.add_bytes(encode(base)).ref
     update = UpdateView("stranger", 0, ref, 5, 0.1, 0.9, 3)
-    result = check_update(world.store, world.learning, base, update, 0, {})
+    result = check_update(world.store, world.learning, base, update, 0, {}, task_id=TASK)
     assert isinstance(result, Rejected) and "not a participant" in result.reason
     other_round = UpdateView("t1", 1, ref, 5, 0.1, 0.9, 3)
     participants = {"t1": ParticipantView(0, False)}
-    result = check_update(world.store, world.learning, base, other_round, 0, participants)
+    result = check_update(
+        world.store, world.learning, base, other_round, 0, participants, task_id=TASK
+    )
     assert isinstance(result, Rejected) and "round 1" in result.reason
 
 
@@ -176,8 +190,9 @@ def test_aggregate_including_an_invalid_update_is_challenged(world: World) -> No
     world.ledger.aggregator = "agg"
     drive(world, [t1], 1)
     FakeChain(world.ledger, "agg").task_call("start_round", TASK)
-    drive(world, [t1], 2)
     corrupt_update(world, "bad", "nan")
+    drive(world, [t1], 3)  # t1 commits; everyone due has, so it reveals at once
+    assert "t1" in world.ledger.updates
     weights = world.store.add_bytes(b"whatever").ref
     FakeChain(world.ledger, "agg").submit_aggregate(TASK, 0, weights, ["t1", "bad"], 0.1, 0.9)
     drive(world, [ver], 2)

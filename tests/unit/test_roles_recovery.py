@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from decentralml.core.roles.chainview import content_ref
 from decentralml.core.types import Receipt
 
 from .roles_world import SHAPES, TASK, FakeChain, World, drive, encode, make_world
@@ -20,43 +21,97 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path)
 
 
-def test_trainer_resumes_after_a_crash_between_upload_and_submit(world: World) -> None:
+def test_trainer_resumes_after_a_crash_between_commit_and_reveal(world: World) -> None:
     world.ledger.total_rounds = 1
     world.ledger.min_trainers = 1
     agg = world.aggregator()
     t1 = world.trainer("t1")
-    drive(world, [t1, agg], 2)
-    assert world.ledger.round is not None
-    # Crash right before the submission: the journal says "uploaded", nothing on chain.
-    original = FakeChain.submit_update
+    # Crash right before the reveal: the commitment is on chain, the update only on disk.
+    original = FakeChain.reveal_update
 
     def crash(*_: Any, **__: Any) -> Receipt:
         raise KeyboardInterrupt
 
-    FakeChain.submit_update = crash  # type: ignore[method-assign]
+    FakeChain.reveal_update = crash  # type: ignore[method-assign]
     try:
         with pytest.raises(KeyboardInterrupt):
-            t1.step(world.ledger.block)
+            drive(world, [t1, agg], 10)
     finally:
-        FakeChain.submit_update = original  # type: ignore[method-assign]
-    assert world.journal("trainer", "t1").round(0)["status"] == "submitting"
+        FakeChain.reveal_update = original  # type: ignore[method-assign]
+    assert world.journal("trainer", "t1").round(0)["status"] == "committed"
+    assert "t1" in world.ledger.commitments and "t1" not in world.ledger.updates
+    # (the bytes went to the store in the reveal window, just before the crash)
     assert world.learning.trained == 1
     restarted = world.trainer("t1")
     drive(world, [restarted, agg], 20)
-    assert world.learning.trained == 1, "the uploaded update is reused, not trained again"
-    assert [c for c in world.ledger.calls if c[0] == "submit_update"] == [("submit_update", "t1")]
+    assert world.learning.trained == 1, "the committed update is reused, not trained again"
+    assert [c for c in world.ledger.calls if c[0] == "commit_update"] == [("commit_update", "t1")]
+    assert [c for c in world.ledger.calls if c[0] == "reveal_update"] == [("reveal_update", "t1")]
     assert world.ledger.finalized == [(0, "Succeeded")]
+
+
+def test_trainer_crashed_before_its_commitment_landed_commits_once(world: World) -> None:
+    world.ledger.total_rounds = 1
+    world.ledger.min_trainers = 1
+    agg = world.aggregator()
+    t1 = world.trainer("t1")
+    original = FakeChain.commit_update
+
+    def crash(*_: Any, **__: Any) -> Receipt:
+        raise KeyboardInterrupt
+
+    FakeChain.commit_update = crash  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            drive(world, [t1, agg], 10)
+    finally:
+        FakeChain.commit_update = original  # type: ignore[method-assign]
+    assert world.journal("trainer", "t1").round(0)["status"] == "committing"
+    restarted = world.trainer("t1")
+    drive(world, [restarted, agg], 20)
+    assert world.learning.trained == 1
+    assert [c for c in world.ledger.calls if c[0] == "commit_update"] == [("commit_update", "t1")]
+    assert world.ledger.finalized == [(0, "Succeeded")]
+
+
+def test_trainer_that_lost_its_salt_says_so_and_the_round_goes_on(world: World) -> None:
+    world.ledger.total_rounds = 1
+    world.ledger.min_trainers = 1
+    world.ledger.round_length = 4
+    world.ledger.profiles.add("idle")
+    FakeChain(world.ledger, "idle").task_call("join_task", TASK)
+    world.ledger.aggregator = "agg"
+    t1 = world.trainer("t1")
+    drive(world, [t1], 1)
+    FakeChain(world.ledger, "agg").task_call("start_round", TASK)
+    drive(world, [t1], 2)
+    assert "t1" in world.ledger.commitments
+    update = content_ref(world.journal("trainer", "t1").round(0)["update"])
+    assert update.cid not in world.store.blobs, "nothing is published before the reveal"
+    # The state directory is lost between the commitment and the reveal window.
+    for path in (world.tmp / "state-trainer-t1").iterdir():
+        path.unlink()
+    again = world.trainer("t1")
+    drive(world, [again, world.aggregator()], 20)
+    rejected = [e.message for e in world.phases("trainer", "rejected")]
+    assert any("cannot be revealed" in m for m in rejected), rejected
+    assert ("reveal_update", "t1") not in world.ledger.calls
+    # Nothing revealed: the round fails at its reveal end and nobody is paid for it.
+    assert world.ledger.finalized == [(0, "Failed")] and world.ledger.paid == {}
 
 
 def test_trainer_restarted_after_submitting_never_submits_twice(world: World) -> None:
     world.ledger.total_rounds = 1
     world.ledger.min_trainers = 1
-    world.ledger.round_length = 30
-    # A second participant that never submits keeps the round open.
+    world.ledger.round_length = 4
+    # A second participant that never commits keeps the reveal window shut until the deadline.
     world.ledger.profiles.add("idle")
     FakeChain(world.ledger, "idle").task_call("join_task", TASK)
-    agg = world.aggregator()
-    drive(world, [world.trainer("t1"), agg], 3)
+    world.ledger.aggregator = "agg"
+    t1 = world.trainer("t1")
+    drive(world, [t1], 1)
+    FakeChain(world.ledger, "agg").task_call("start_round", TASK)
+    drive(world, [t1], 8)
     assert "t1" in world.ledger.updates
     # Lose the journal entirely: the chain's Updates entry is the source of truth.
     for path in (world.tmp / "state-trainer-t1").iterdir():
@@ -64,7 +119,8 @@ def test_trainer_restarted_after_submitting_never_submits_twice(world: World) ->
     again = world.trainer("t1")
     again.start()
     again.step(world.ledger.block)
-    assert [c for c in world.ledger.calls if c[0] == "submit_update"] == [("submit_update", "t1")]
+    assert [c for c in world.ledger.calls if c[0] == "reveal_update"] == [("reveal_update", "t1")]
+    assert [c for c in world.ledger.calls if c[0] == "commit_update"] == [("commit_update", "t1")]
     assert again.journal.round(0)["status"] == "submitted"
     assert world.learning.trained == 1
 
@@ -163,7 +219,7 @@ def test_trainer_rounds_limit(world: World) -> None:
     finished = drive(world, [t1, world.aggregator()], 30)
     assert 0 in finished
     assert world.journal("trainer", "t1").rounds()[0]["status"] == "submitted"
-    assert sum(1 for c in world.ledger.calls if c == ("submit_update", "t1")) == 1
+    assert sum(1 for c in world.ledger.calls if c == ("reveal_update", "t1")) == 1
 
 
 def test_tamper_changes_the_bytes() -> None:

@@ -310,7 +310,9 @@ class TaskDetailScreen(ReportsWorkerErrors):
             status = next(iter(status)) if isinstance(status, dict) else status
             round_text = (
                 f"[b]Round {r.get('index')}[/b] {status}  opened #{r.get('opened_at')}  "
-                f"deadline #{r.get('deadline')}  submissions {r.get('submissions')}"
+                f"commit by #{r.get('deadline')}  reveal by #{r.get('reveal_end')}\n"
+                f"  committed {r.get('commitments')} of {r.get('expected')}  "
+                f"revealed {r.get('submissions')}"
             )
         total = d.task.reward_per_round * d.task.total_rounds
         round_text += f"\n[b]Rewards[/b] paid {f(d.paid_out)} of {f(total)}"
