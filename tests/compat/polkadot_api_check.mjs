@@ -49,7 +49,8 @@ async function main() {
         7,
         3,
         new Uint8Array(32).fill(2),
-        new TextEncoder().encode('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'),
+        // a plain array: a Uint8Array would be read as already length-prefixed
+        Array.from(new TextEncoder().encode('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')),
         new Uint8Array(32).fill(1),
         1000,
         new Uint8Array(32).fill(9),

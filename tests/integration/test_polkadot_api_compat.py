@@ -58,7 +58,7 @@ def test_polkadot_api_decodes_metadata_events_and_signs(dev_node: DevNode) -> No
     )
     # The same commitment from @polkadot/api's codec, the pallet and the Python client.
     assert out["commitment"] == "513a8726a93180dd27448edacf0e6704d96c13bef0448aae0381dce5d541e420"
-    assert out["revealArgs"] == ["task_id", "round", "update", "samples", "metrics", "salt"]
+    assert out["revealArgs"] == ["taskId", "round", "update", "samples", "metrics", "salt"]
     assert "EmptyCid" in out["errors"]
     assert out["block"]["hash"] == block_hash
     assert "decentralMl.ModelRegistered" in out["blockEvents"]
