@@ -17,7 +17,17 @@ from typing import Any
 from ..errors import ExtrinsicFailed
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView, content_ref
-from .combine import Checked, Rejected, check_update, combine, order_updates, reported_metrics
+from .combine import (
+    Checked,
+    Rejected,
+    check_update,
+    combine,
+    load_sketches,
+    order_updates,
+    reported_metrics,
+    save_sketches,
+    screen_free_riders,
+)
 from .learning import Weights, rule_text
 
 log = logging.getLogger(__name__)
@@ -173,6 +183,11 @@ class Aggregator(Role):
                     self.emit("rejected", f"{result.trainer}: {result.reason}", round=index)
                 else:
                     checked.append(result)
+            screened = screen_free_riders(checked, load_sketches(self.journal.directory, index - 1))
+            for flagged in screened.flagged:
+                rejected.append(flagged)
+                self.emit("rejected", f"{flagged.trainer}: {flagged.reason}", round=index)
+            checked = screened.kept
             if not checked:
                 self.journal.update_round(
                     index,
@@ -193,6 +208,7 @@ class Aggregator(Role):
             self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
             ref = self.store.add_bytes(payload).ref
             included = [c.update.trainer for c in checked]
+            save_sketches(self.journal.directory, index, screened)
             self.journal.update_round(
                 index,
                 status="uploaded",

@@ -74,6 +74,82 @@ def check_update(
     return Checked(update, delta)
 
 
+@dataclass(frozen=True)
+class Screened:
+    """The outcome of free-rider screening: what stays, what is excluded, and the sketches of
+    what stays (kept as the next round's "previous round")."""
+
+    kept: list[Checked]
+    flagged: list[Rejected]
+    kinds: dict[str, str]  # trainer -> "zero" | "copy" | "noise"
+    sketches: Any  # numpy (len(kept), SKETCH) float64
+    trainers: list[str]  # of the kept sketches, in order
+
+
+def screen_free_riders(
+    checked: Sequence[Checked], previous: tuple[Any, list[str]] | None = None
+) -> Screened:
+    """Flag zero deltas, copies (of this round's earlier updates or of ``previous``: the
+    sketches and trainers of the previous round's included updates) and noise
+    (``core/fl/freeriders.py``)."""
+    import numpy as np
+
+    from ..fl.freeriders import SKETCH, flag_free_riders, sketch, update_norm
+
+    sketches = [sketch(c.delta) for c in checked]
+    norms = [update_norm(c.delta) for c in checked]
+    prev, prev_owners = ([], []) if previous is None else (list(previous[0]), previous[1])
+    owners = [c.update.trainer for c in checked]
+    flags = {
+        f.index: f
+        for f in flag_free_riders(sketches, norms, prev, owners=owners, previous_owners=prev_owners)
+    }
+    flagged = []
+    kinds = {}
+    for i, f in flags.items():
+        reason = f.reason
+        if f.other is not None:
+            reason += f" ({checked[f.other].update.trainer}, {checked[f.other].update.content.cid})"
+        trainer = checked[i].update.trainer
+        flagged.append(Rejected(trainer, f"free rider ({f.kind}): {reason}"))
+        kinds[trainer] = f.kind
+    kept = [c for i, c in enumerate(checked) if i not in flags]
+    kept_sketches = np.asarray(
+        [s for i, s in enumerate(sketches) if i not in flags], dtype=np.float64
+    ).reshape(-1, SKETCH)
+    return Screened(kept, flagged, kinds, kept_sketches, [c.update.trainer for c in kept])
+
+
+def load_sketches(directory: Any, round_index: int) -> tuple[Any, list[str]] | None:
+    """The sketches (and their trainers) a role kept for ``round_index``; None if it has none
+    or the file is torn (then copies of that round simply go unchecked)."""
+    import numpy as np
+
+    path = directory / f"sketches-r{round_index}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            sketches, trainers = data["sketches"], [str(t) for t in data["trainers"]]
+    except (OSError, ValueError, KeyError):
+        return None
+    if len(sketches) != len(trainers):
+        return None
+    return sketches, trainers
+
+
+def save_sketches(directory: Any, round_index: int, screened: Screened) -> None:
+    import io
+
+    import numpy as np
+
+    from .state import write_atomic
+
+    buf = io.BytesIO()
+    trainers = np.asarray(screened.trainers, dtype=np.str_)
+    np.savez(buf, sketches=screened.sketches, trainers=trainers)
+    write_atomic(directory / f"sketches-r{round_index}.npz", buf.getvalue())
+    (directory / f"sketches-r{round_index - 2}.npz").unlink(missing_ok=True)
+
+
 def order_updates(updates: dict[str, UpdateView], round_index: int) -> list[UpdateView]:
     """This round's updates in the aggregator's order: by submission block, then address."""
     mine = [u for u in updates.values() if u.round == round_index]

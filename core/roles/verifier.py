@@ -18,7 +18,14 @@ from typing import Any
 from ..errors import ExtrinsicFailed, TrainingError
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView
-from .combine import Checked, check_update, combine
+from .combine import (
+    Checked,
+    check_update,
+    combine,
+    load_sketches,
+    save_sketches,
+    screen_free_riders,
+)
 from .learning import rule_text, updates_digest
 
 log = logging.getLogger(__name__)
@@ -104,6 +111,16 @@ class Verifier(Role):
                 faults.append(f"included an invalid update from {trainer}: {result.reason}")
         expected_digest: str | None = None
         recomputed_ref: dict[str, Any] | None = None
+        if not faults:
+            # Free riders the aggregator should have left out. Only zero deltas and copies are
+            # grounds for a challenge: the noise test compares an update with the others, so
+            # on the included subset it is not the aggregator's test.
+            screened = screen_free_riders(checked, load_sketches(self.journal.directory, index - 1))
+            for flagged in screened.flagged:
+                if screened.kinds[flagged.trainer] in ("zero", "copy"):
+                    faults.append(f"included a free rider, {flagged.trainer}: {flagged.reason}")
+            if not screened.flagged:
+                save_sketches(self.journal.directory, index, screened)
         if not faults:
             digest = updates_digest([c.update.content.digest for c in checked])
             if digest != agg.updates_digest:

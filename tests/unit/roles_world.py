@@ -154,7 +154,13 @@ class FakeLearning:
 
     def train(self, spec: Any, base: Weights, dataset: Any, *, seed: int) -> Trained:
         self.trained += 1
-        delta = {k: (0.5 * (v - dataset.target)).astype(np.float32) for k, v in base.items()}
+        # Each trainer's own direction around the common one (as real trainers' updates are),
+        # so that honest updates are not mistaken for copies of each other.
+        rng = np.random.default_rng(seed)
+        delta = {
+            k: (0.5 * (v - dataset.target) + rng.normal(0.0, 0.3, v.shape)).astype(np.float32)
+            for k, v in base.items()
+        }
         loss = float(np.mean([np.abs(v - dataset.target).mean() for v in base.values()]))
         return Trained(delta=delta, samples=len(dataset.y), loss=loss, accuracy=0.5)
 
