@@ -267,7 +267,7 @@ def test_dev_genesis_shortens_protocol_periods(substrate: SubstrateInterface) ->
     assert params["voting_period"] == 15
     assert params["aggregation_period"] == 10
     assert params["ratification_period"] == 30
-    assert params["reveal_period"] == 5
+    assert params["reveal_period"] == 20
     assert params["task_idle_timeout"] == 150
     assert params["aggregator_fee"] == 100_000_000  # 10%, the runtime's default
 

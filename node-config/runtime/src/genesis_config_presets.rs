@@ -42,9 +42,11 @@ pub mod dev_periods {
 	pub const TASK_IDLE_TIMEOUT: BlockNumber = 150;
 	/// 1 minute to ratify a council suspension.
 	pub const RATIFICATION: BlockNumber = 30;
-	/// Reveal window after a round's commitment deadline. A round whose expected trainers all
-	/// committed opens it at once, and one whose commitments are all revealed closes it early.
-	pub const REVEAL: BlockNumber = 5;
+	/// 40 s to reveal after a round's commitment deadline (or after its last expected
+	/// commitment); a round whose commitments are all revealed closes it early. An instantly
+	/// sealed dev chain may author a block per extrinsic, so the window must outlast a burst
+	/// of reveals, not only the wall-clock time.
+	pub const REVEAL: BlockNumber = 20;
 }
 
 fn genesis(authorities: Vec<(AuraId, GrandpaId)>, root: AccountId) -> Value {

@@ -1,0 +1,231 @@
+"""Benchmark: free riders through the real chain and Kubo (issue 15).
+
+A dev node (instant sealing), a Kubo daemon, the digits demo federation (10 trainers,
+Dirichlet 0.5) and a task paying 10 units per round. Round 0 is honest: every trainer trains
+(``fl.train.local_update``) and goes through commit-reveal. In round 1 four trainers ride free:
+
+- trainers 0 and 1 copy a rival's revealed round-0 update (trainers 5 and 6), re-encoded under
+  their own name (a fresh origin, so the bytes differ from the rival's);
+- trainer 2 sends a zero delta (the base model back);
+- trainer 3 sends base + Gaussian noise (noise of the honest updates' median norm);
+the other six train honestly. Each update is committed, uploaded in the reveal window and
+revealed on chain; the aggregator code path (``roles.combine``: fetch and verify each update
+from Kubo, check it, screen free riders with the previous round's sketches, combine) builds
+the aggregate, which is submitted and finalized on chain. Measured from the chain's
+``RewardPaid`` events of round 1 and the screening's flags:
+
+- ``free_rider_reward_share``: what the four were paid / the round's reward (target 0);
+- ``honest_flagged``: honest updates flagged in either round (target 0);
+- ``copy_detected_before_payout``: 1 when all four were flagged before the round was
+  finalized (target 1).
+
+    nice -n 10 .venv/bin/python bench/fl_free_riders.py [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _results import result, write
+from decentralml.core.chain.client import ChainClient
+from decentralml.core.chain.commitment import update_commitment
+from decentralml.core.chain.decentralml import DecentralMl
+from decentralml.core.config import IpfsConfig
+from decentralml.core.fl.weights import UpdateOrigin
+from decentralml.core.roles.chainview import LiveChain
+from decentralml.core.roles.combine import (
+    check_update,
+    combine,
+    order_updates,
+    reported_metrics,
+    screen_free_riders,
+)
+from decentralml.core.roles.learning import FlLearning
+from decentralml.core.storage.cid import compute_cid
+from decentralml.core.storage.kubo import KuboStore
+from decentralml.core.types import ContentRef
+from fl_round_overhead import TRAINERS, run_all, setup_chain
+from substrateinterface import Keypair
+
+from tests.integration.devnode import DevNode
+from tests.integration.kubo import KuboDaemon
+
+COPIERS = {0: 5, 1: 6}  # copier -> the rival whose revealed round-0 update it re-sends
+ZERO, NOISE = 2, 3
+RIDERS = {*COPIERS, ZERO, NOISE}
+
+
+def one_round(
+    client: ChainClient,
+    store: KuboStore,
+    learning: FlLearning,
+    spec: Any,
+    task: int,
+    keys: list[Keypair],
+    aggregator: Keypair,
+    shards: list[Any],
+    previous: tuple[Any, list[str]] | None,
+    rival_updates: dict[int, Any] | None,
+    seed: int,
+) -> dict[str, Any]:
+    """One round through commit-reveal, screening, aggregation and payout."""
+    from decentralml.core.fl.train import local_update
+
+    dml = DecentralMl(client)
+    view = LiveChain(client, aggregator)
+    current = view.round(task)
+    assert current is not None, "no round open"
+    assert current.status == "Open", current
+    index = current.index
+    base = learning.decode(store.cat(current.base))
+    deltas: list[Any] = []
+    samples: list[int] = []
+    for i, shard in enumerate(shards):
+        trained = local_update(spec, base, shard, seed=seed * 10_000 + index * 100 + i)
+        deltas.append(trained.delta)
+        samples.append(int(trained.samples))
+    if rival_updates is not None:  # round 1: the free riders replace their work
+        rng = np.random.default_rng(seed)
+        norms = [
+            np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in d.values()))
+            for d in deltas
+        ]
+        median = float(np.median(norms))
+        size = sum(v.size for v in deltas[0].values())
+        for copier, rival in COPIERS.items():
+            deltas[copier] = rival_updates[rival]
+        deltas[ZERO] = {k: np.zeros_like(v) for k, v in deltas[ZERO].items()}
+        deltas[NOISE] = {
+            k: (rng.standard_normal(v.shape) * median / np.sqrt(size)).astype(np.float32)
+            for k, v in deltas[NOISE].items()
+        }
+    payloads = [
+        learning.encode(d, UpdateOrigin(task, index, k.ss58_address))
+        for d, k in zip(deltas, keys, strict=True)
+    ]
+    salt = bytes(32)
+    refs = [ContentRef(*compute_cid([p])) for p in payloads]
+    run_all(
+        [
+            lambda k=k, r=r, n=n: dml.commit_update(
+                k, task, index, update_commitment(task, index, k.ss58_address, r, n, salt)
+            )
+            for k, r, n in zip(keys, refs, samples, strict=True)
+        ]
+    )
+    for payload, want in zip(payloads, refs, strict=True):  # the reveal window is open
+        assert store.add_bytes(payload).ref == want
+    run_all(
+        [
+            lambda k=k, r=r, n=n: dml.reveal_update(k, task, index, r, n, 0.5, 0.5, salt)
+            for k, r, n in zip(keys, refs, samples, strict=True)
+        ]
+    )
+    # The aggregator's code path.
+    participants = view.participants(task)
+    checked = []
+    for update in order_updates(view.updates(task), index):
+        found = check_update(store, learning, base, update, index, participants, task_id=task)
+        assert not hasattr(found, "reason"), found
+        checked.append(found)
+    screened = screen_free_riders(checked, previous)
+    flagged = set(screened.kinds)
+    _, payload = combine(
+        learning, spec, "fedavg", base, screened.kept, task=task, round_index=index
+    )
+    weights = store.add_bytes(payload).ref
+    loss, accuracy = reported_metrics(screened.kept)
+    receipt = dml.submit_aggregate(
+        aggregator, task, index, weights, [c.update.trainer for c in screened.kept], loss, accuracy
+    )
+    while client.block_number() <= receipt.block_number + 1:
+        time.sleep(0.2)
+    final = dml.finalize_round(aggregator, task, index)
+    paid: dict[str, int] = {}
+    for event in final.events:
+        if event.pallet == "DecentralMl" and event.name == "RewardPaid":
+            account = str(event.attributes["account"])
+            paid[account] = paid.get(account, 0) + int(event.attributes["amount"])
+    return {
+        "flagged": flagged,
+        "kinds": screened.kinds,
+        "reasons": [f"{r.trainer}: {r.reason}" for r in screened.flagged],
+        "paid": paid,
+        "deltas": deltas,
+        "previous": (screened.sketches, screened.trainers),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    from decentralml.core.fl import demo_federation, encode_weights, initial_weights
+
+    shards, _, spec = demo_federation("digits", TRAINERS, alpha=0.5, seed=args.seed)
+    weights = initial_weights(spec, seed=args.seed)
+    keys = [Keypair.create_from_uri(f"//FreeRider{i}", ss58_format=42) for i in range(TRAINERS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        node = DevNode(base_path=Path(tmp) / "chain")
+        kubo = KuboDaemon(repo=Path(tmp) / "ipfs")
+        try:
+            kubo.start()
+            node.start()
+            client = ChainClient(node.ws_url)
+            store = KuboStore(IpfsConfig(api_url=kubo.api_url))
+            learning = FlLearning()
+            learning.prepare(spec)
+            task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
+            reward = int(DecentralMl(client).task(task).fields["terms"]["reward_per_round"])
+            first = one_round(
+                client, store, learning, spec, task, keys, aggregator, shards, None, None,
+                args.seed,
+            )  # fmt: skip
+            rivals = {r: first["deltas"][r] for r in COPIERS.values()}
+            second = one_round(
+                client, store, learning, spec, task, keys, aggregator, shards,
+                first["previous"], rivals, args.seed,
+            )  # fmt: skip
+            client.close()
+        finally:
+            node.stop()
+            kubo.stop()
+    addresses = [k.ss58_address for k in keys]
+    riders = {addresses[i] for i in RIDERS}
+    honest_flagged = len(first["flagged"]) + len(second["flagged"] - riders)
+    rider_paid = sum(v for a, v in second["paid"].items() if a in riders)
+    share = rider_paid / reward
+    detected = int(riders <= second["flagged"])
+    print("round 0 flags:", first["reasons"])
+    print("round 1 flags:", second["reasons"])
+    print(f"free riders paid {rider_paid} of the round's reward {reward}", flush=True)
+    kinds = {
+        addresses[i]: k for i, k in ((0, "copy"), (1, "copy"), (ZERO, "zero"), (NOISE, "noise"))
+    }
+    right_kind = int(all(second["kinds"].get(a) == k for a, k in kinds.items()))
+    write(
+        "fl_free_riders",
+        f"nice -n 10 .venv/bin/python bench/fl_free_riders.py --seed {args.seed}",
+        [
+            result("free_rider_reward_share", round(share, 6), "fraction", "0", share == 0),
+            result("honest_flagged", honest_flagged, "updates", "0", honest_flagged == 0),
+            result("copy_detected_before_payout", detected, "all four flagged", "1", detected == 1),
+            result("free_riders_flagged_with_their_kind", right_kind, "bool", None, None),
+            result(
+                "honest_paid_round_1",
+                len([a for a in second["paid"] if a in set(addresses) - riders]),
+                "trainers of 6",
+                None,
+                None,
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
