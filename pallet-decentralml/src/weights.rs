@@ -4,9 +4,9 @@
 //!
 //! DO NOT EDIT: regenerate with `scripts/bench-weights` (see node-config/README.md).
 //!
-//! CLI VERSION 62.0.0, DATE: 2026-11-24
+//! CLI VERSION 62.0.0, DATE: 2026-12-06
 //! STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `142`
 		//  Estimated: `3658`
-		// Minimum execution time: 80_731_000 picoseconds.
-		Weight::from_parts(84_208_000, 3658)
+		// Minimum execution time: 68_537_000 picoseconds.
+		Weight::from_parts(73_102_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -97,8 +97,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `968`
 		//  Estimated: `4198`
-		// Minimum execution time: 69_369_000 picoseconds.
-		Weight::from_parts(72_536_000, 4198)
+		// Minimum execution time: 59_615_000 picoseconds.
+		Weight::from_parts(93_131_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -108,8 +108,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `41`
 		//  Estimated: `3519`
-		// Minimum execution time: 18_625_000 picoseconds.
-		Weight::from_parts(19_928_000, 3519)
+		// Minimum execution time: 14_815_000 picoseconds.
+		Weight::from_parts(16_913_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -119,15 +119,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `117`
 		//  Estimated: `3519`
-		// Minimum execution time: 20_148_000 picoseconds.
-		Weight::from_parts(21_821_000, 3519)
+		// Minimum execution time: 16_177_000 picoseconds.
+		Weight::from_parts(17_933_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextTaskId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextTaskId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -138,17 +138,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	fn create_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1101`
+		//  Measured:  `1105`
 		//  Estimated: `4198`
-		// Minimum execution time: 92_223_000 picoseconds.
-		Weight::from_parts(96_069_000, 4198)
+		// Minimum execution time: 79_462_000 picoseconds.
+		Weight::from_parts(84_312_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
@@ -160,12 +160,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 256]`.
 	fn cancel_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `840 + n * (344 ±0)`
-		//  Estimated: `12345 + n * (2668 ±0)`
-		// Minimum execution time: 142_315_000 picoseconds.
-		Weight::from_parts(145_382_000, 12345)
-			// Standard Error: 334_728
-			.saturating_add(Weight::from_parts(71_616_345, 0).saturating_mul(n.into()))
+		//  Measured:  `880 + n * (344 ±0)`
+		//  Estimated: `12357 + n * (2668 ±0)`
+		// Minimum execution time: 127_630_000 picoseconds.
+		Weight::from_parts(130_860_000, 12357)
+			// Standard Error: 140_139
+			.saturating_add(Weight::from_parts(60_999_630, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -175,9 +175,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
@@ -189,12 +189,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 256]`.
 	fn expire_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `935 + n * (344 ±0)`
-		//  Estimated: `12345 + n * (2668 ±0)`
-		// Minimum execution time: 150_351_000 picoseconds.
-		Weight::from_parts(151_674_000, 12345)
-			// Standard Error: 298_876
-			.saturating_add(Weight::from_parts(70_278_014, 0).saturating_mul(n.into()))
+		//  Measured:  `979 + n * (344 ±0)`
+		//  Estimated: `12357 + n * (2668 ±0)`
+		// Minimum execution time: 136_512_000 picoseconds.
+		Weight::from_parts(138_588_000, 12357)
+			// Standard Error: 427_633
+			.saturating_add(Weight::from_parts(62_544_804, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -210,7 +210,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -218,9 +218,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn join_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1379`
-		//  Estimated: `12345`
-		// Minimum execution time: 108_293_000 picoseconds.
-		Weight::from_parts(116_627_000, 12345)
+		//  Estimated: `12357`
+		// Minimum execution time: 93_409_000 picoseconds.
+		Weight::from_parts(100_588_000, 12357)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -229,7 +229,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Participants` (r:1 w:1)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -238,36 +238,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Commitments` (r:0 w:1)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	fn leave_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `888`
-		//  Estimated: `12345`
-		// Minimum execution time: 97_322_000 picoseconds.
-		Weight::from_parts(102_221_000, 12345)
+		//  Estimated: `12357`
+		// Minimum execution time: 87_383_000 picoseconds.
+		Weight::from_parts(135_345_000, 12357)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn bond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `655`
+		//  Measured:  `659`
 		//  Estimated: `3949`
-		// Minimum execution time: 89_117_000 picoseconds.
-		Weight::from_parts(144_780_000, 3949)
+		// Minimum execution time: 75_897_000 picoseconds.
+		Weight::from_parts(83_461_000, 3949)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -275,78 +277,78 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `628`
-		//  Estimated: `12345`
-		// Minimum execution time: 76_654_000 picoseconds.
-		Weight::from_parts(128_810_000, 12345)
+		//  Estimated: `12357`
+		// Minimum execution time: 64_473_000 picoseconds.
+		Weight::from_parts(69_539_000, 12357)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Params` (r:1 w:0)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	fn start_round() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1146`
-		//  Estimated: `12345`
-		// Minimum execution time: 38_261_000 picoseconds.
-		Weight::from_parts(43_071_000, 12345)
+		//  Measured:  `1244`
+		//  Estimated: `12357`
+		// Minimum execution time: 33_876_000 picoseconds.
+		Weight::from_parts(37_530_000, 12357)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Participants` (r:1 w:0)
+	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Commitments` (r:1 w:1)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Params` (r:1 w:0)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	fn commit_update() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `685`
+		//  Estimated: `12357`
+		// Minimum execution time: 36_745_000 picoseconds.
+		Weight::from_parts(40_536_000, 12357)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Commitments` (r:1 w:0)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Updates` (r:1 w:1)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	fn reveal_update() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `568`
+		//  Estimated: `12357`
+		// Minimum execution time: 34_597_000 picoseconds.
+		Weight::from_parts(39_267_000, 12357)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Participants` (r:1 w:0)
-	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Updates` (r:1 w:1)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
-	fn commit_update() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `575`
-		//  Estimated: `12345`
-		// Minimum execution time: 43_752_000 picoseconds.
-		Weight::from_parts(46_216_000, 12345)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Participants` (r:1 w:0)
-	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Updates` (r:1 w:1)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
-	fn reveal_update() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `575`
-		//  Estimated: `12345`
-		// Minimum execution time: 43_752_000 picoseconds.
-		Weight::from_parts(46_216_000, 12345)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:256 w:0)
 	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn submit_aggregate(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `803 + n * (254 ±0)`
-		//  Estimated: `12345 + n * (2741 ±0)`
-		// Minimum execution time: 43_792_000 picoseconds.
-		Weight::from_parts(42_046_347, 12345)
-			// Standard Error: 31_699
-			.saturating_add(Weight::from_parts(7_393_271, 0).saturating_mul(n.into()))
+		//  Measured:  `819 + n * (254 ±0)`
+		//  Estimated: `12357 + n * (2741 ±0)`
+		// Minimum execution time: 36_991_000 picoseconds.
+		Weight::from_parts(16_322_984, 12357)
+			// Standard Error: 104_259
+			.saturating_add(Weight::from_parts(7_646_813, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -355,9 +357,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextProposalId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextProposalId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -368,19 +370,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	fn challenge_aggregate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1298`
-		//  Estimated: `12345`
-		// Minimum execution time: 103_584_000 picoseconds.
-		Weight::from_parts(108_202_000, 12345)
+		//  Measured:  `1314`
+		//  Estimated: `12357`
+		// Minimum execution time: 90_435_000 picoseconds.
+		Weight::from_parts(97_690_000, 12357)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8880), added: 11355, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:258 w:258)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
@@ -389,6 +391,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Commitments` (r:256 w:256)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:256 w:256)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:1)
@@ -398,20 +402,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn finalize_round(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2183 + n * (631 ±0)`
-		//  Estimated: `12345 + n * (2741 ±0)`
-		// Minimum execution time: 337_260_000 picoseconds.
-		Weight::from_parts(338_983_000, 12345)
-			// Standard Error: 423_757
-			.saturating_add(Weight::from_parts(141_962_438, 0).saturating_mul(n.into()))
+		//  Measured:  `2246 + n * (716 ±0)`
+		//  Estimated: `12357 + n * (2741 ±0)`
+		// Minimum execution time: 319_587_000 picoseconds.
+		Weight::from_parts(379_190_000, 12357)
+			// Standard Error: 986_851
+			.saturating_add(Weight::from_parts(130_693_654, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextProposalId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextProposalId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -422,10 +426,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	fn submit_proposal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `235`
+		//  Measured:  `239`
 		//  Estimated: `3658`
-		// Minimum execution time: 80_189_000 picoseconds.
-		Weight::from_parts(84_047_000, 3658)
+		// Minimum execution time: 67_755_000 picoseconds.
+		Weight::from_parts(72_375_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -444,27 +448,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566 + v * (35 ±0)`
 		//  Estimated: `5179`
-		// Minimum execution time: 60_232_000 picoseconds.
-		Weight::from_parts(65_678_917, 5179)
-			// Standard Error: 14_379
-			.saturating_add(Weight::from_parts(265_184, 0).saturating_mul(v.into()))
+		// Minimum execution time: 52_089_000 picoseconds.
+		Weight::from_parts(56_809_531, 5179)
+			// Standard Error: 1_441
+			.saturating_add(Weight::from_parts(206_778, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Proposals` (r:1 w:1)
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:1)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn close_proposal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `542`
+		//  Measured:  `546`
 		//  Estimated: `3769`
-		// Minimum execution time: 85_229_000 picoseconds.
-		Weight::from_parts(90_269_000, 3769)
+		// Minimum execution time: 70_953_000 picoseconds.
+		Weight::from_parts(77_768_000, 3769)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -483,10 +487,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `323 + v * (164 ±0)`
 		//  Estimated: `5179 + v * (2779 ±0)`
-		// Minimum execution time: 55_804_000 picoseconds.
-		Weight::from_parts(47_107_879, 5179)
-			// Standard Error: 68_782
-			.saturating_add(Weight::from_parts(5_609_217, 0).saturating_mul(v.into()))
+		// Minimum execution time: 48_258_000 picoseconds.
+		Weight::from_parts(53_320_655, 5179)
+			// Standard Error: 5_284
+			.saturating_add(Weight::from_parts(4_382_634, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -495,15 +499,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Models` (r:1 w:1)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(104), added: 599, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::PendingLapses` (r:1 w:1)
 	/// Proof: `DecentralMl::PendingLapses` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn council_suspend() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `906`
+		//  Measured:  `910`
 		//  Estimated: `4198`
-		// Minimum execution time: 31_749_000 picoseconds.
-		Weight::from_parts(35_697_000, 4198)
+		// Minimum execution time: 25_093_000 picoseconds.
+		Weight::from_parts(28_056_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -516,10 +520,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `119 + n * (741 ±0)`
 		//  Estimated: `3606 + n * (3208 ±0)`
-		// Minimum execution time: 7_253_000 picoseconds.
-		Weight::from_parts(25_976_308, 3606)
-			// Standard Error: 40_104
-			.saturating_add(Weight::from_parts(10_225_782, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_774_000 picoseconds.
+		Weight::from_parts(15_318_601, 3606)
+			// Standard Error: 7_339
+			.saturating_add(Weight::from_parts(9_545_975, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -531,33 +535,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For tests and mocks: the same figures against RocksDB costs.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(84_208_000, 3658)
+		Weight::from_parts(73_102_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(72_536_000, 4198)
+		Weight::from_parts(93_131_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_trainer_profile() -> Weight {
-		Weight::from_parts(19_928_000, 3519)
+		Weight::from_parts(16_913_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn clear_trainer_profile() -> Weight {
-		Weight::from_parts(21_821_000, 3519)
+		Weight::from_parts(17_933_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn create_task() -> Weight {
-		Weight::from_parts(96_069_000, 4198)
+		Weight::from_parts(84_312_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn cancel_task(n: u32, ) -> Weight {
-		Weight::from_parts(145_382_000, 12345)
-			.saturating_add(Weight::from_parts(71_616_345, 0).saturating_mul(n.into()))
+		Weight::from_parts(130_860_000, 12357)
+			.saturating_add(Weight::from_parts(60_999_630, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -565,8 +569,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
 	}
 	fn expire_task(n: u32, ) -> Weight {
-		Weight::from_parts(151_674_000, 12345)
-			.saturating_add(Weight::from_parts(70_278_014, 0).saturating_mul(n.into()))
+		Weight::from_parts(138_588_000, 12357)
+			.saturating_add(Weight::from_parts(62_544_804, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -574,94 +578,94 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
 	}
 	fn join_task() -> Weight {
-		Weight::from_parts(116_627_000, 12345)
+		Weight::from_parts(100_588_000, 12357)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn leave_task() -> Weight {
-		Weight::from_parts(102_221_000, 12345)
+		Weight::from_parts(135_345_000, 12357)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn bond_aggregator() -> Weight {
-		Weight::from_parts(144_780_000, 3949)
+		Weight::from_parts(83_461_000, 3949)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_aggregator() -> Weight {
-		Weight::from_parts(128_810_000, 12345)
+		Weight::from_parts(69_539_000, 12357)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_round() -> Weight {
-		Weight::from_parts(43_071_000, 12345)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(37_530_000, 12357)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_update() -> Weight {
-		Weight::from_parts(46_216_000, 12345)
+		Weight::from_parts(40_536_000, 12357)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_update() -> Weight {
-		Weight::from_parts(46_216_000, 12345)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(39_267_000, 12357)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_aggregate(n: u32, ) -> Weight {
-		Weight::from_parts(42_046_347, 12345)
-			.saturating_add(Weight::from_parts(7_393_271, 0).saturating_mul(n.into()))
+		Weight::from_parts(16_322_984, 12357)
+			.saturating_add(Weight::from_parts(7_646_813, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
 	}
 	fn challenge_aggregate() -> Weight {
-		Weight::from_parts(108_202_000, 12345)
+		Weight::from_parts(97_690_000, 12357)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn finalize_round(n: u32, ) -> Weight {
-		Weight::from_parts(338_983_000, 12345)
-			.saturating_add(Weight::from_parts(141_962_438, 0).saturating_mul(n.into()))
+		Weight::from_parts(379_190_000, 12357)
+			.saturating_add(Weight::from_parts(130_693_654, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
-			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
 	}
 	fn submit_proposal() -> Weight {
-		Weight::from_parts(84_047_000, 3658)
+		Weight::from_parts(72_375_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(65_678_917, 5179)
-			.saturating_add(Weight::from_parts(265_184, 0).saturating_mul(v.into()))
+		Weight::from_parts(56_809_531, 5179)
+			.saturating_add(Weight::from_parts(206_778, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close_proposal() -> Weight {
-		Weight::from_parts(90_269_000, 3769)
+		Weight::from_parts(77_768_000, 3769)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unlock(v: u32, ) -> Weight {
-		Weight::from_parts(47_107_879, 5179)
-			.saturating_add(Weight::from_parts(5_609_217, 0).saturating_mul(v.into()))
+		Weight::from_parts(53_320_655, 5179)
+			.saturating_add(Weight::from_parts(4_382_634, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
 	}
 	fn council_suspend() -> Weight {
-		Weight::from_parts(35_697_000, 4198)
+		Weight::from_parts(28_056_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn process_lapses(n: u32, ) -> Weight {
-		Weight::from_parts(25_976_308, 3606)
-			.saturating_add(Weight::from_parts(10_225_782, 0).saturating_mul(n.into()))
+		Weight::from_parts(15_318_601, 3606)
+			.saturating_add(Weight::from_parts(9_545_975, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
