@@ -36,6 +36,7 @@ from decentralml.core.chain.client import ChainClient
 from decentralml.core.chain.commitment import update_commitment
 from decentralml.core.chain.decentralml import DecentralMl
 from decentralml.core.config import IpfsConfig
+from decentralml.core.fl.freeriders import update_norm
 from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.roles.chainview import LiveChain
 from decentralml.core.roles.combine import (
@@ -91,10 +92,7 @@ def one_round(
         samples.append(int(trained.samples))
     if rival_updates is not None:  # round 1: the free riders replace their work
         rng = np.random.default_rng(seed)
-        norms = [
-            np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in d.values()))
-            for d in deltas
-        ]
+        norms = [update_norm(d) for d in deltas]
         median = float(np.median(norms))
         size = sum(v.size for v in deltas[0].values())
         for copier, rival in COPIERS.items():

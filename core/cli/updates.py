@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,9 @@ __all__ = ["round_commit", "round_reveal"]
 
 
 def pending_path(task: int, round_index: int, address: str) -> Path:
-    base = Path(os.environ.get("DECENTRALML_STATE") or ".state")
-    return base / "commits" / f"task{task}-round{round_index}-{address}.json"
+    from ..roles.state import state_base
+
+    return state_base() / "commits" / f"task{task}-round{round_index}-{address}.json"
 
 
 def _ref_of(data: dict[str, Any]) -> ContentRef:

@@ -105,12 +105,17 @@ class RoundStats:
     max_abs_cosine_any: list[float]
 
 
+def relative_norms(norms: Sequence[float]) -> list[float]:
+    """Each norm as a multiple of the round's median norm (0 when the median is 0)."""
+    median = float(np.median(np.asarray(norms, dtype=np.float64))) if len(norms) else 0.0
+    return [(x / median) if median > 0 else 0.0 for x in norms]
+
+
 def round_stats(
     sketches: Sequence[Array], norms: Sequence[float], previous: Sequence[Array] = ()
 ) -> RoundStats:
     n = len(sketches)
-    median = float(np.median(np.asarray(norms, dtype=np.float64))) if n else 0.0
-    rel = [(x / median) if median > 0 else 0.0 for x in norms]
+    rel = relative_norms(norms)
     same = [
         max((_cosine(sketches[i], sketches[j]) for j in range(n) if j != i), default=0.0)
         for i in range(n)
@@ -147,14 +152,14 @@ def flag_free_riders(
     compare with, and nothing is flagged as noise).
     """
     n = len(sketches)
-    stats = round_stats(sketches, norms, previous)
+    rel = relative_norms(norms)
     flags: dict[int, Flag] = {}
     for i in range(n):
-        if stats.relative_norm[i] < ZERO_NORM:
+        if rel[i] < ZERO_NORM:
             flags[i] = Flag(
                 i,
                 "zero",
-                f"norm {norms[i]:.3g} is {stats.relative_norm[i]:.3f} of the round's median: "
+                f"norm {norms[i]:.3g} is {rel[i]:.3f} of the round's median: "
                 "the base model sent back",
             )
     for i in range(n):

@@ -31,10 +31,14 @@ JOURNAL = "journal.json"
 STATE_ENV = "DECENTRALML_STATE"
 
 
+def state_base() -> Path:
+    """``$DECENTRALML_STATE``, default ./.state: where roles and the CLI keep local state."""
+    return Path(os.environ.get(STATE_ENV) or ".state")
+
+
 def default_state_dir(role: str, task: int, address: str) -> Path:
     """``$DECENTRALML_STATE/roles/<role>-<task>-<ss58>``; DECENTRALML_STATE defaults to ./.state."""
-    base = Path(os.environ.get(STATE_ENV) or ".state")
-    return base / "roles" / f"{role}-{task}-{address}"
+    return state_base() / "roles" / f"{role}-{task}-{address}"
 
 
 def _fsync_dir(path: Path) -> None:

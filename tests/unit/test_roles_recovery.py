@@ -21,23 +21,26 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path)
 
 
+def crash_during(world: World, call: str, roles: list[Any], blocks: int = 10) -> None:
+    """Drive ``roles`` until one of them makes the FakeChain ``call``, which crashes the
+    process there (KeyboardInterrupt), as a kill would; the call never reaches the ledger."""
+
+    def crash(*_: Any, **__: Any) -> Receipt:
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeChain, call, crash)
+        with pytest.raises(KeyboardInterrupt):
+            drive(world, roles, blocks)
+
+
 def test_trainer_resumes_after_a_crash_between_commit_and_reveal(world: World) -> None:
     world.ledger.total_rounds = 1
     world.ledger.min_trainers = 1
     agg = world.aggregator()
     t1 = world.trainer("t1")
     # Crash right before the reveal: the commitment is on chain, the update only on disk.
-    original = FakeChain.reveal_update
-
-    def crash(*_: Any, **__: Any) -> Receipt:
-        raise KeyboardInterrupt
-
-    FakeChain.reveal_update = crash  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            drive(world, [t1, agg], 10)
-    finally:
-        FakeChain.reveal_update = original  # type: ignore[method-assign]
+    crash_during(world, "reveal_update", [t1, agg])
     assert world.journal("trainer", "t1").round(0)["status"] == "committed"
     assert "t1" in world.ledger.commitments and "t1" not in world.ledger.updates
     # (the bytes went to the store in the reveal window, just before the crash)
@@ -55,17 +58,7 @@ def test_trainer_crashed_before_its_commitment_landed_commits_once(world: World)
     world.ledger.min_trainers = 1
     agg = world.aggregator()
     t1 = world.trainer("t1")
-    original = FakeChain.commit_update
-
-    def crash(*_: Any, **__: Any) -> Receipt:
-        raise KeyboardInterrupt
-
-    FakeChain.commit_update = crash  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            drive(world, [t1, agg], 10)
-    finally:
-        FakeChain.commit_update = original  # type: ignore[method-assign]
+    crash_during(world, "commit_update", [t1, agg])
     assert world.journal("trainer", "t1").round(0)["status"] == "committing"
     restarted = world.trainer("t1")
     drive(world, [restarted, agg], 20)
@@ -130,17 +123,7 @@ def test_aggregator_resumes_with_its_uploaded_aggregate(world: World) -> None:
     world.ledger.min_trainers = 1
     agg = world.aggregator()
     t1 = world.trainer("t1")
-    original = FakeChain.submit_aggregate
-
-    def crash(*_: Any, **__: Any) -> Receipt:
-        raise KeyboardInterrupt
-
-    FakeChain.submit_aggregate = crash  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            drive(world, [t1, agg], 10)
-    finally:
-        FakeChain.submit_aggregate = original  # type: ignore[method-assign]
+    crash_during(world, "submit_aggregate", [t1, agg])
     uploaded = world.journal("aggregator", "agg").round(0)["weights"]
     drive(world, [world.aggregator()], 10)
     assert world.ledger.last_weights is not None
