@@ -1,38 +1,45 @@
-"""Benchmark: robust aggregation under attack (issue 5, benchmark 4), plus the DP epsilon.
+"""Benchmark: the default aggregation rule under attack (issue 15), plus the DP epsilon.
 
-Digits over 10 trainers (Dirichlet 0.5, as in fl_quality.py); 2 of them (20 %) are attackers
-that train honestly and then send a manipulated delta with their real sample count:
+Digits over 10 trainers (Dirichlet 0.5, as in fl_quality.py); trainers 0 and 1 (20 %) attack
+with their real sample counts:
 
-- ``sign_flip``: the delta negated and boosted (x -4), pushing the model uphill;
-- ``scale``: the delta multiplied by 10 (a model-replacement style boost).
+- ``sign_flip``: they train honestly and send their delta negated and boosted (x -4);
+- ``scale``: their delta multiplied by 10 (model-replacement style);
+- ``alie``: "A little is enough" (Baruch et al. 2019): both send ``mean - z * std`` of the
+  honest deltas, per coordinate, with ``z = Phi^-1((n - s) / n)``, ``s = floor(n / 2 + 1) - f``
+  (n = 10, f = 2: z = 0.253), i.e. an omniscient attacker that sees the honest updates;
+- ``ipm``: inner-product manipulation (Xie et al. 2020), both send ``-0.5 x`` the honest mean;
+- ``label_flip``: they train honestly on labels ``9 - y``.
 
-For each attack, and clean, the federation runs `--rounds` rounds with FedAvg, the
-coordinate-wise median and the trimmed mean (trimmed:20, two values cut from each end), using
-the same `local_update` + `aggregate` code the chain roles run. Target (issue 5): under
-attack, median or trimmed mean stays within 3 points of the clean run. The comparison that
-decides "met" is each rule against its OWN clean run (what the attack costs that rule); the
-drop against clean FedAvg is reported next to it. Accuracy is the held-out test accuracy
-averaged over the last 5 rounds (one round's figure wobbles by a point or more on 355 test
-images); the final round's figures are reported too. A reference run of FedAvg over the 8
-honest trainers only (attackers left out, not attacking) shows what the honest data alone
-reaches. FedAvg is shown under the same attacks. Also reports the DP configuration's epsilon
-(RDP accountant of `dp_accounting`) and the accuracy of a DP-FedAvg run.
+Each rule in ``--rules`` (default: ``fedavg`` and the task default, ``bounded``, the
+median-norm-bounded FedAvg) runs ``--rounds`` rounds clean and under each attack, for each
+seed in ``--seeds`` (the seed draws the data split, the initial model and the training), with
+the same ``local_update`` + ``aggregate`` code the chain roles run, at the demo plan's server
+learning rate. Accuracy is the held-out test accuracy averaged over the last 5 rounds (one
+round's figure wobbles by a point or more on 355 test images).
 
-    nice -n 10 .venv/bin/python bench/fl_robustness.py [--rounds 30] [--rules fedavg,median,trimmed:20]
+Rows with targets (issue 15): ``default_<attack>_seed<s>_drop_points`` = the default rule's
+clean accuracy minus its attacked accuracy, same seed (<= 3); ``default_clean_vs_fedavg_points``
+= clean FedAvg minus the clean default, the worse seed (<= 0.5). Also every run's accuracy,
+FedAvg over the 8 honest trainers only (what the honest data alone reaches), and a DP-FedAvg
+run with its epsilon (RDP accountant of ``dp_accounting``) on the first seed.
+
+    nice -n 10 .venv/bin/python bench/fl_robustness.py [--rounds 30] [--seeds 0,1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import replace
+from statistics import NormalDist
 
 import numpy as np
 from _results import ROOT, result, write
 from decentralml.core.fl import (
     DPConfig,
-    ModelSpec,
     aggregate,
     demo_federation,
     evaluate,
@@ -40,167 +47,191 @@ from decentralml.core.fl import (
     local_update,
     tff_client,
 )
+from decentralml.core.types import DEFAULT_AGGREGATION
 
-ATTACKS: dict[str, float | None] = {"clean": None, "sign_flip": -4.0, "scale": 10.0}
+ATTACKS = ("clean", "sign_flip", "scale", "alie", "ipm", "label_flip")
 ATTACKERS = 2
+TRAINERS = 10
 TARGET_POINTS = 3.0
+CLEAN_TARGET_POINTS = 0.5
 LAST = 5
+IPM_EPSILON = 0.5
 
 
-def federate(spec, shards, test, rule: str, factor: float | None, rounds: int, seed: int):
-    """``(mean test accuracy over the last LAST rounds, final accuracy, epsilon, curve)``."""
+def alie_z(n: int, f: int) -> float:
+    """Baruch et al.'s z_max: the largest shift that keeps the attackers inside the majority."""
+    s = math.floor(n / 2 + 1) - f
+    return NormalDist().inv_cdf((n - s) / n)
+
+
+def _flat(delta: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([v.astype(np.float64).ravel() for v in delta.values()])
+
+
+def _shaped(vector: np.ndarray, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out, offset = {}, 0
+    for name, array in like.items():
+        out[name] = vector[offset : offset + array.size].reshape(array.shape).astype(np.float32)
+        offset += array.size
+    return out
+
+
+def attack_updates(attack: str, ups: list[tuple[dict, int]]) -> list[tuple[dict, int]]:
+    """The round's updates after the attackers (the first ATTACKERS) replace their deltas."""
+    if attack in ("clean", "label_flip", "absent"):
+        return ups  # label flipping happens in the training data
+    out = list(ups)
+    if attack in ("sign_flip", "scale"):
+        factor = np.float32(-4.0 if attack == "sign_flip" else 10.0)
+        for i in range(ATTACKERS):
+            out[i] = ({k: (v * factor).astype(np.float32) for k, v in ups[i][0].items()}, ups[i][1])
+        return out
+    honest = np.stack([_flat(d) for d, _ in ups[ATTACKERS:]])
+    mean = honest.mean(axis=0)
+    if attack == "alie":
+        bad = mean - alie_z(TRAINERS, ATTACKERS) * honest.std(axis=0)
+    elif attack == "ipm":
+        bad = -IPM_EPSILON * mean
+    else:
+        raise ValueError(f"unknown attack {attack!r}")
+    for i in range(ATTACKERS):
+        out[i] = (_shaped(bad, ups[i][0]), ups[i][1])
+    return out
+
+
+def federate(spec, shards, test, rule: str, attack: str, rounds: int, seed: int):
+    """``(mean test accuracy over the last LAST rounds, epsilon, curve)``."""
     weights = initial_weights(spec, seed)
+    if attack == "label_flip":
+        last = spec.num_classes - 1
+        shards = [
+            replace(s, y=(last - s.y).astype(s.y.dtype)) if i < ATTACKERS else s
+            for i, s in enumerate(shards)
+        ]
     epsilon = None
     curve = []
     for rnd in range(1, rounds + 1):
         ups = []
         for i, shard in enumerate(shards):
-            if factor == "absent" and i < ATTACKERS:
+            if attack == "absent" and i < ATTACKERS:
                 continue
-            u = local_update(spec, weights, shard, seed=rnd * 1000 + i)
-            delta = u.delta
-            if isinstance(factor, float) and i < ATTACKERS:
-                delta = {k: (v * np.float32(factor)).astype(np.float32) for k, v in delta.items()}
-            ups.append((delta, u.samples))
+            u = local_update(spec, weights, shard, seed=seed * 100_000 + rnd * 1000 + i)
+            ups.append((u.delta, u.samples))
+        ups = attack_updates(attack, ups)
         res = aggregate(rule, weights, ups, plan=spec.plan, seed=rnd.to_bytes(4, "big"), rounds=rnd)
         weights, epsilon = res.weights, res.epsilon
         curve.append(evaluate(spec, weights, test.x, test.y)[1])
-    return sum(curve[-LAST:]) / len(curve[-LAST:]), curve[-1], epsilon, curve
+    return sum(curve[-LAST:]) / len(curve[-LAST:]), epsilon, curve
 
 
-def label(key: str) -> str:
-    return key.replace(":", "").replace("@", "_").replace(".", "")
+def label(rule: str) -> str:
+    return "default" if rule == DEFAULT_AGGREGATION else rule.replace(":", "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--rules", default="fedavg,median,trimmed:20")
-    parser.add_argument(
-        "--robust-server-lr",
-        default="1.0,2.0",
-        help="server learning rates the median/trimmed runs use (each clean and attacked "
-        "alike); FedAvg keeps the demo plan's",
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rules", default=f"fedavg,{DEFAULT_AGGREGATION}")
+    parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--noise", type=float, default=1.0, help="DP noise multiplier")
     parser.add_argument("--clip", type=float, default=1.0, help="DP clip (L2)")
     args = parser.parse_args()
-    shards, test, spec = demo_federation("digits", 10, 0.5, args.seed)
-    # (key, rule, spec): robust rules once per server learning rate, e.g. "median@slr2.0"
-    variants: list[tuple[str, str, ModelSpec]] = []
-    for rule in args.rules.split(","):
-        if not rule.startswith(("median", "trimmed")):
-            variants.append((rule, rule, spec))
-            continue
-        for slr in (float(v) for v in args.robust_server_lr.split(",")):
-            plan = replace(spec.plan, server_learning_rate=slr)
-            variants.append((f"{rule}@slr{slr}", rule, replace(spec, plan=plan)))
-    tff_client.in_process_client(spec)
-    table: dict[str, dict[str, float]] = {}
-    final: dict[str, dict[str, float]] = {}
-    curves: dict[str, dict[str, list[float]]] = {}
+    rules = args.rules.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if DEFAULT_AGGREGATION not in rules or "fedavg" not in rules:
+        parser.error(f"--rules must include fedavg and the default, {DEFAULT_AGGREGATION}")
     started = time.perf_counter()
-    runs: list[tuple[str, str, str, ModelSpec, float | str | None]] = [
-        (attack, key, rule, use, factor)
-        for attack, factor in ATTACKS.items()
-        for key, rule, use in variants
-    ]
-    runs.append(("honest_only", "fedavg", "fedavg", spec, "absent"))
-    for attack, key, rule, use, factor in runs:
-        acc, last, _, curve = federate(use, shards, test, rule, factor, args.rounds, args.seed)
-        table.setdefault(attack, {})[key] = acc
-        final.setdefault(attack, {})[key] = last
-        curves.setdefault(attack, {})[key] = [round(a, 4) for a in curve]
-        print(
-            f"{attack:11s} {key:20s} last-{LAST} mean {acc:.4f}, final {last:.4f} "
-            f"({time.perf_counter() - started:.0f} s)",
-            flush=True,
-        )
+    table: dict[str, float] = {}  # "<rule>|<attack>|<seed>" -> last-5 mean accuracy
+    curves: dict[str, list[float]] = {}
+    epsilon = dp_acc = None
     dp = DPConfig(clip=args.clip, noise_multiplier=args.noise)
-    dp_spec = replace(spec, plan=replace(spec.plan, dp=dp))
-    dp_acc, dp_last, epsilon, _ = federate(
-        dp_spec, shards, test, "fedavg", None, args.rounds, args.seed
-    )
-    print(
-        f"DP-FedAvg (clip {args.clip}, noise {args.noise}): accuracy {dp_acc:.4f} "
-        f"(final {dp_last:.4f}), epsilon {epsilon:.2f} at delta {dp.delta} after "
-        f"{args.rounds} rounds",
-        flush=True,
-    )
+    for seed in seeds:
+        shards, test, spec = demo_federation("digits", TRAINERS, 0.5, seed)
+        tff_client.in_process_client(spec)
+        runs = [(rule, attack) for rule in rules for attack in ATTACKS]
+        runs.append(("fedavg", "absent"))
+        for rule, attack in runs:
+            acc, _, curve = federate(spec, shards, test, rule, attack, args.rounds, seed)
+            key = f"{rule}|{attack}|{seed}"
+            table[key], curves[key] = acc, [round(a, 4) for a in curve]
+            print(
+                f"seed {seed} {rule:12s} {attack:10s} last-{LAST} mean {acc:.4f} "
+                f"({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+        if seed == seeds[0]:
+            dp_spec = replace(spec, plan=replace(spec.plan, dp=dp))
+            dp_acc, epsilon, _ = federate(
+                dp_spec, shards, test, "fedavg", "clean", args.rounds, seed
+            )
+            print(f"DP-FedAvg: accuracy {dp_acc:.4f}, epsilon {epsilon:.2f}", flush=True)
     tff_client.stop_workers(restartable=False)
 
-    clean, clean_final = table["clean"], final["clean"]
     results = []
-    for attack in ("sign_flip", "scale"):
-        for rule, _, _ in variants:
-            acc = table[attack][rule]
-            drop = (clean[rule] - acc) * 100
-            robust = rule.startswith(("median", "trimmed"))
-            results += [
-                result(
-                    f"{attack}_{label(rule)}_drop_vs_clean_same_rule",
-                    round(drop, 2),
-                    f"points (last-{LAST} mean)",
-                    "<= 3" if robust else None,
-                    drop <= TARGET_POINTS if robust else None,
-                ),
-                result(
-                    f"{attack}_{label(rule)}_drop_vs_clean_fedavg",
-                    round((clean["fedavg"] - acc) * 100, 2),
-                    f"points (last-{LAST} mean)",
-                    None,
-                    None,
-                ),
-                result(
-                    f"{attack}_{label(rule)}_final_round_drop_vs_clean_same_rule",
-                    round((clean_final[rule] - final[attack][rule]) * 100, 2),
-                    "points (final round)",
-                    None,
-                    None,
-                ),
-            ]
-    for attack, row in table.items():
-        for rule, acc in row.items():
-            results.append(
-                result(
-                    f"accuracy_{attack}_{label(rule)}",
-                    round(acc, 4),
-                    f"fraction (last-{LAST} mean)",
-                    None,
-                    None,
+    for seed in seeds:
+        for rule in rules:
+            clean = table[f"{rule}|clean|{seed}"]
+            for attack in ATTACKS[1:]:
+                drop = round((clean - table[f"{rule}|{attack}|{seed}"]) * 100, 2)
+                is_default = rule == DEFAULT_AGGREGATION
+                results.append(
+                    result(
+                        f"{label(rule)}_{attack}_seed{seed}_drop_points",
+                        drop,
+                        f"points (last-{LAST} mean, vs the same rule clean)",
+                        f"<= {TARGET_POINTS:g}" if is_default else None,
+                        drop <= TARGET_POINTS if is_default else None,
+                    )
                 )
+    gaps = {
+        s: round((table[f"fedavg|clean|{s}"] - table[f"{DEFAULT_AGGREGATION}|clean|{s}"]) * 100, 2)
+        for s in seeds
+    }
+    worst = max(gaps.values())
+    results.append(
+        result(
+            "default_clean_vs_fedavg_points",
+            worst,
+            f"points (last-{LAST} mean, clean FedAvg minus clean default, worse seed)",
+            f"<= {CLEAN_TARGET_POINTS:g}",
+            worst <= CLEAN_TARGET_POINTS,
+        )
+    )
+    for key, acc in table.items():
+        rule, attack, seed = key.split("|")
+        name = "honest_only_fedavg" if attack == "absent" else f"{label(rule)}_{attack}"
+        results.append(
+            result(
+                f"accuracy_{name}_seed{seed}",
+                round(acc, 4),
+                f"fraction (last-{LAST} mean)",
+                None,
+                None,
             )
+        )
     results += [
         result("dp_epsilon", round(float(epsilon), 3), f"epsilon at delta {dp.delta}", None, None),
         result("dp_fedavg_accuracy", round(dp_acc, 4), f"fraction (last-{LAST} mean)", None, None),
     ]
     command = (
         f"nice -n 10 .venv/bin/python bench/fl_robustness.py --rounds {args.rounds} "
-        f"--rules {args.rules}"
+        f"--rules {args.rules} --seeds {args.seeds}"
     )
-    command += f" --robust-server-lr {args.robust_server_lr}"
     write("fl_robustness", command, results)
     path = ROOT / "bench" / "results" / "fl_robustness.json"
     out = json.loads(path.read_text())
     out["config"] = (
-        f"digits, 10 trainers (2 attackers: trainers 0 and 1, 239 of 1442 examples), "
-        f"Dirichlet 0.5, {spec.kind} {list(spec.hidden)}, {args.rounds} rounds, "
-        f"sign_flip = delta x -4, scale = delta x 10, attackers report their real sample "
-        f"counts; server learning rate {spec.plan.server_learning_rate} for FedAvg, "
-        f"{args.robust_server_lr} for median/trimmed (key @slr<value>, clean and attacked "
-        "alike); "
-        f"accuracy = test accuracy averaged over the last {LAST} rounds; honest_only = "
-        f"FedAvg over the 8 honest trainers; DP: clip {args.clip}, noise multiplier "
-        f"{args.noise}, every trainer in every round, RDP accountant (dp_accounting) for the "
-        "Gaussian mechanism composed over the rounds"
+        f"digits, {TRAINERS} trainers (attackers: trainers 0 and 1), Dirichlet 0.5, "
+        f"{spec.kind} {list(spec.hidden)}, {args.rounds} rounds, server learning rate "
+        f"{spec.plan.server_learning_rate}; default rule = {DEFAULT_AGGREGATION}; sign_flip = "
+        f"delta x -4, scale = delta x 10, alie z = {alie_z(TRAINERS, ATTACKERS):.3f} from the "
+        f"honest deltas' mean and std, ipm = -{IPM_EPSILON} x the honest mean, label_flip = "
+        f"labels 9 - y; attackers report their real sample counts; accuracy = test accuracy "
+        f"averaged over the last {LAST} rounds; honest_only = FedAvg over the 8 honest "
+        f"trainers; DP (seed {seeds[0]}): clip {args.clip}, noise multiplier {args.noise}, every "
+        "trainer in every round, RDP accountant for the Gaussian mechanism over the rounds"
     )
-    out["table_last5_mean"] = {
-        a: {r: round(v, 4) for r, v in row.items()} for a, row in table.items()
-    }
-    out["table_final_round"] = {
-        a: {r: round(v, 4) for r, v in row.items()} for a, row in final.items()
-    }
+    out["clean_gap_per_seed"] = gaps
     out["curves"] = curves
     path.write_text(json.dumps(out, indent=2) + "\n")
 

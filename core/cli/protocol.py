@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..types import DEFAULT_AGGREGATION
 from .output import pairs, table
 from .send import send
 
@@ -78,7 +79,10 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p.add_argument("--round-length", type=int, default=20, help="blocks")
     p.add_argument("--challenge-window", type=int, default=5, help="blocks")
     p.add_argument(
-        "--aggregation", default="fedavg", help="fedavg | median | trimmed:PCT | clip:NORM"
+        "--aggregation",
+        default=DEFAULT_AGGREGATION,
+        help="bounded (FedAvg with norms bounded by the round's median; robust, the default) "
+        "| fedavg | median | trimmed:PCT | clip:NORM",
     )
     p.add_argument("--asset", type=int, help="reward in this asset (default: the native token)")
     p.add_argument("--jurisdiction", action="append", metavar="CC")

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..types import DEFAULT_AGGREGATION
 from .settings import (
     AGGREGATOR,
     DEMO_ALPHA,
@@ -289,7 +290,7 @@ class DemoSeeder:
             trainer_stake=max(min_stake, unit),
             round_length=DEMO_ROUND_LENGTH,
             challenge_window=DEMO_CHALLENGE_WINDOW,
-            aggregation="fedavg",
+            aggregation=DEFAULT_AGGREGATION,
             asset=DEMO_ASSET_ID,
         )
 

@@ -6,6 +6,11 @@
 grammar:
 
 - ``fedavg``: the sample-weighted mean (FedAvg), streamed: one update in memory at a time.
+- ``bounded``: FedAvg after scaling every update whose L2 norm exceeds the median of the
+  round's update norms down to that median (no parameter to tune; the default of a task).
+  A boosted or sign-flipped update then moves the model no further than a typical honest one,
+  and with honest updates it is FedAvg but for the few largest. The updates are spilled to a
+  temporary file (their norms are needed before the mean), then read back one at a time.
 - ``median``: the coordinate-wise median (unweighted).
 - ``trimmed:<percent>``: the coordinate-wise mean after dropping ``percent`` % of the values
   from each end (unweighted; ``trimmed:10`` drops the lowest and highest 10 %).
@@ -43,6 +48,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 
@@ -52,7 +58,7 @@ from .weights import Array, Manifest, Weights, check_finite, manifest_of
 
 log = logging.getLogger(__name__)
 
-RULES = ("fedavg", "median", "trimmed:<percent>", "clip:<L2 bound in millionths>")
+RULES = ("bounded", "fedavg", "median", "trimmed:<percent>", "clip:<L2 bound in millionths>")
 MAX_SAMPLES = 1 << 40
 CHUNK_BYTES = 16 << 20  # median / trimmed mean: float64 working block per coordinate chunk
 ADD_BLOCK = 1 << 14  # FedAvg / clip: values per multiply-add step (128 KiB of float64)
@@ -62,7 +68,7 @@ ADD_BLOCK = 1 << 14  # FedAvg / clip: values per multiply-add step (128 KiB of f
 class Rule:
     """A parsed aggregation rule."""
 
-    kind: str  # "fedavg" | "median" | "trimmed" | "clip"
+    kind: str  # "fedavg" | "bounded" | "median" | "trimmed" | "clip"
     trim: float = 0.0  # share trimmed from each end, 0 <= trim < 0.5
     clip: float | None = None  # L2 bound for "clip"
 
@@ -86,6 +92,8 @@ def parse_rule(rule: str) -> Rule:
     text = rule.strip().lower()
     if text == "fedavg":
         return Rule("fedavg")
+    if text == "bounded":
+        return Rule("bounded")
     if text in ("median", "coordinate-median"):
         return Rule("median")
     if text.startswith("trimmed:"):
@@ -154,6 +162,8 @@ def aggregate(
         raise TrainingError(f"rounds must be at least 1, got {rounds}")
     if parsed.streaming:
         combined, count, samples = _streamed_mean(parsed, manifest, updates, dp, seed)
+    elif parsed.kind == "bounded":
+        combined, count, samples = _bounded_mean(manifest, updates)
     else:
         if chunk_bytes < 1:
             raise TrainingError(f"chunk_bytes must be positive, got {chunk_bytes}")
@@ -291,24 +301,9 @@ def _coordinatewise(
     # are the same for every chunk size and worker count.
     sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
     params = sum(sizes)
-    total = 0
-    count = 0
-    norms: list[float] = []
-    scratch = {t.name: np.empty(t.shape, dtype=np.float64) for t in manifest.tensors}
     with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
-        for index, (delta, samples) in enumerate(updates):
-            validate_update(manifest, delta, samples, index)
-            norms.append(_norm(delta, scratch))
-            for t in manifest.tensors:
-                spill.write(np.ascontiguousarray(delta[t.name], dtype="<f4").data)
-            total += int(samples)
-            count += 1
-        if count == 0:
-            raise TrainingError("no updates to aggregate")
-        spill.flush()
-        del scratch
-        if os.fstat(spill.fileno()).st_size != count * params * 4:
-            raise TrainingError("the aggregation's temporary file was cut short")
+        norms, samples = _spill(manifest, updates, spill)
+        count, total = len(norms), sum(samples)
         factors = np.asarray(norm_factors(norms), dtype=np.float64)
         trim = math.floor(count * rule.trim)
         if count - 2 * trim < 1:
@@ -317,12 +312,64 @@ def _coordinatewise(
         width = max(1, min(params, chunk_bytes // (8 * count * threads)))
         flat = np.empty(params, dtype=np.float64)
         _combine_chunks(rule, spill.fileno(), count, params, factors, trim, width, threads, flat)
+    return _unflatten(manifest, sizes, flat), count, total
+
+
+def _spill(
+    manifest: Manifest, updates: Iterable[tuple[Weights, int]], spill: IO[bytes]
+) -> tuple[list[float], list[int]]:
+    """Validate each update and append it to ``spill`` as one float32 row (tensors in manifest
+    order); ``(norms, sample counts)``, one each per row."""
+    params = sum(int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors)
+    norms: list[float] = []
+    counts: list[int] = []
+    scratch = {t.name: np.empty(t.shape, dtype=np.float64) for t in manifest.tensors}
+    for index, (delta, samples) in enumerate(updates):
+        validate_update(manifest, delta, samples, index)
+        norms.append(_norm(delta, scratch))
+        for t in manifest.tensors:
+            spill.write(np.ascontiguousarray(delta[t.name], dtype="<f4").data)
+        counts.append(int(samples))
+    if not norms:
+        raise TrainingError("no updates to aggregate")
+    spill.flush()
+    if os.fstat(spill.fileno()).st_size != len(norms) * params * 4:
+        raise TrainingError("the aggregation's temporary file was cut short")
+    return norms, counts
+
+
+def _unflatten(manifest: Manifest, sizes: list[int], flat: Array) -> dict[str, Array]:
     out: dict[str, Array] = {}
     offset = 0
     for t, size in zip(manifest.tensors, sizes, strict=True):
         out[t.name] = flat[offset : offset + size].reshape(t.shape)
         offset += size
-    return out, count, total
+    return out
+
+
+def _bounded_mean(
+    manifest: Manifest, updates: Iterable[tuple[Weights, int]]
+) -> tuple[dict[str, Array], int, int]:
+    # The weighted mean with each update scaled by its median-norm factor: the same two
+    # operations per element as the clip rule's streamed mean (weight = factor x samples,
+    # multiply-add in update order, divide by the total samples), each row read back from the
+    # spill file in turn, so memory is one row of float32 plus the float64 sum.
+    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
+    params = sum(sizes)
+    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
+        norms, samples = _spill(manifest, updates, spill)
+        factors = norm_factors(norms)
+        row = np.empty(params, dtype="<f4")
+        acc = np.zeros(params, dtype=np.float64)
+        block = np.empty(ADD_BLOCK, dtype=np.float64)
+        fd = spill.fileno()
+        for index, (factor, count) in enumerate(zip(factors, samples, strict=True)):
+            if os.preadv(fd, [row.data], index * params * 4) != params * 4:
+                raise TrainingError("the aggregation's temporary file was cut short")
+            _add_scaled(acc, row, factor * count, block)
+    total = sum(samples)
+    acc /= total
+    return _unflatten(manifest, sizes, acc), len(norms), total
 
 
 def _combine_chunks(

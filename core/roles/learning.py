@@ -92,6 +92,7 @@ class Learning(Protocol):
 # ---- the chain's aggregation rule ------------------------------------------------------------
 def rule_text(value: Any) -> str:
     """The task's on-chain ``aggregation`` (as decoded) in the FL library's grammar:
+    ``bounded``,
     ``fedavg``, ``median``, ``trimmed:<percent>``, ``clip:<L2 bound in millionths>``."""
     if isinstance(value, str):
         name, arg = value, None
@@ -103,6 +104,8 @@ def rule_text(value: Any) -> str:
         return "fedavg"
     if name == "CoordinateMedian":
         return "median"
+    if name == "MedianBoundedFedAvg":
+        return "bounded"
     if name == "TrimmedMean" and arg is not None:
         return f"trimmed:{int(arg) / 10_000_000:g}"
     if name == "NormClippedFedAvg" and arg is not None:

@@ -272,8 +272,53 @@ def test_coordinatewise_rules_bound_norms_by_the_median_norm() -> None:
     np.testing.assert_allclose(med, -0.95 * np.array([1.0, 1.0, -1.0, 2.0]), rtol=1e-6)
 
 
+def test_bounded_is_fedavg_of_the_median_bounded_updates() -> None:
+    base = initial_weights(CNN, 0)
+    ups = _updates(7, base, seed=3)
+    ups[0] = (
+        {k: v * np.float32(-40.0) for k, v in ups[0][0].items()},
+        500,
+    )  # boosted, many samples
+    norms = [
+        math.sqrt(sum(float(np.sum(a.astype(np.float64) ** 2)) for a in d.values())) for d, _ in ups
+    ]
+    bound = float(np.median(norms))
+    factors = [min(1.0, bound / n) for n in norms]
+    total = sum(n for _, n in ups)
+    plan = TrainingPlan(server_learning_rate=1.0)
+    res = aggregate("bounded", base, iter(ups), plan=plan, seed=b"")
+    assert res.updates == 7 and res.samples == total
+    for k in base:
+        mean = sum(d[k].astype(np.float64) * f * n for (d, n), f in zip(ups, factors, strict=True))
+        mean /= total
+        np.testing.assert_allclose(res.weights[k], base[k] - mean, rtol=1e-5, atol=1e-7)
+    # the boosted update moves the model no further than a typical update would
+    step = math.sqrt(sum(float(np.sum((res.weights[k] - base[k]) ** 2.0)) for k in base))
+    assert step <= bound * 1.0001
+    fed = aggregate("fedavg", base, ups, plan=plan, seed=b"").weights
+    assert math.sqrt(sum(float(np.sum((fed[k] - base[k]) ** 2.0)) for k in base)) > 10 * bound
+
+
+def test_bounded_with_equal_norms_gives_fedavg_bytes() -> None:
+    # every factor is 1.0, so the spilled path must do exactly FedAvg's arithmetic
+    base = initial_weights(MLP, 0)
+    rng = np.random.default_rng(5)
+    one = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()}
+    ups = [
+        ({k: v * np.float32(s) for k, v in one.items()}, 3 + i) for i, s in enumerate((1, -1, 1))
+    ]
+    plan = TrainingPlan(server_learning_rate=0.7)
+    bounded = aggregate("bounded", base, iter(ups), plan=plan, seed=b"")
+    fed = aggregate("fedavg", base, iter(ups), plan=plan, seed=b"")
+    assert encode_weights(bounded.weights) == encode_weights(fed.weights)
+    dp_plan = TrainingPlan(dp=DPConfig(clip=1.0, noise_multiplier=1.0))
+    with pytest.raises(TrainingError, match="differential privacy"):
+        aggregate("bounded", base, ups, plan=dp_plan, seed=b"")
+
+
 def test_rules_grammar() -> None:
     assert parse_rule("trimmed:10").trim == pytest.approx(0.1)
+    assert parse_rule(" Bounded ").kind == "bounded"
     assert parse_rule("clip:2500000").clip == pytest.approx(2.5)
     for bad in ("mean", "trimmed:50", "trimmed:x", "clip:0", "clip:1.5"):
         with pytest.raises(TrainingError):
@@ -287,7 +332,7 @@ def test_aggregate_rejects_bad_updates_with_their_index() -> None:
     bad["dense_0/bias"] = np.array([np.inf, 0, 0, 0, 0], dtype=np.float32)
     wrong = {k: v for k, v in ups[1][0].items() if k != "dense_1/bias"}
     plan = TrainingPlan()
-    for rule in ("fedavg", "median"):
+    for rule in ("fedavg", "median", "bounded"):
         with pytest.raises(UpdateRejected) as info:
             aggregate(rule, base, [ups[0], ups[1], (bad, 5)], plan=plan, seed=b"")
         assert info.value.index == 2

@@ -248,6 +248,7 @@ class TaskWizard(FormScreen[Action]):
                     "aggregation",
                     "Aggregation",
                     options=[
+                        ("Median-bounded FedAvg (robust)", "bounded"),
                         ("FedAvg", "fedavg"),
                         ("Coordinate median", "median"),
                         ("Trimmed mean 10%", "trimmed:10"),

@@ -79,7 +79,11 @@ def aggregation_text(value: Any) -> str:
             return f"trimmed:{int(inner) * 100 / PERBILL:g}"
         if name == "NormClippedFedAvg":
             return f"clip:{inner}"
-    return {"FedAvg": "fedavg", "CoordinateMedian": "median"}.get(name, name)
+    return {
+        "FedAvg": "fedavg",
+        "CoordinateMedian": "median",
+        "MedianBoundedFedAvg": "bounded",
+    }.get(name, name)
 
 
 @dataclass(frozen=True)

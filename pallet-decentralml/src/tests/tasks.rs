@@ -26,6 +26,20 @@ fn create_task_escrows_native_pool() {
 }
 
 #[test]
+fn median_bounded_rule_is_stored_with_a_pinned_index() {
+	// The Python client names rules by metadata, but other clients and stored tasks depend on
+	// the SCALE index: a new variant goes at the end.
+	use codec::Encode;
+	assert_eq!(AggregationRule::MedianBoundedFedAvg.encode(), vec![4]);
+	build_and_execute(|| {
+		let model = register(1);
+		let rule = AggregationRule::MedianBoundedFedAvg;
+		let task = create(2, model, TaskTerms { aggregation: rule, ..terms(RewardAsset::Native) });
+		assert_eq!(Tasks::<Test>::get(task).unwrap().terms.aggregation, rule);
+	});
+}
+
+#[test]
 fn create_task_escrows_asset_pool() {
 	build_and_execute(|| {
 		let model = register(1);

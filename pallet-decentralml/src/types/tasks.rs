@@ -46,6 +46,10 @@ pub enum AggregationRule {
 	TrimmedMean(Perbill),
 	/// FedAvg after clipping each update's L2 norm to this value in millionths.
 	NormClippedFedAvg(u64),
+	/// Sample-weighted FedAvg after scaling every update whose L2 norm exceeds the median of
+	/// the round's update norms down to that median: no tuning, robust to boosted and
+	/// sign-flipped updates (the default of the CLI and the demo).
+	MedianBoundedFedAvg,
 }
 
 /// What a sponsor sets when creating a task.
