@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 from _results import result, write
 from decentralml.core.chain.client import ChainClient
-from decentralml.core.chain.commitment import update_commitment
 from decentralml.core.chain.decentralml import DecentralMl
 from decentralml.core.config import IpfsConfig
 from decentralml.core.fl.freeriders import update_norm
@@ -47,10 +46,8 @@ from decentralml.core.roles.combine import (
     screen_free_riders,
 )
 from decentralml.core.roles.learning import FlLearning
-from decentralml.core.storage.cid import compute_cid
 from decentralml.core.storage.kubo import KuboStore
-from decentralml.core.types import ContentRef
-from fl_round_overhead import TRAINERS, run_all, setup_chain
+from fl_round_overhead import TRAINERS, commit_and_reveal, setup_chain
 from substrateinterface import Keypair
 
 from tests.integration.devnode import DevNode
@@ -106,24 +103,7 @@ def one_round(
         learning.encode(d, UpdateOrigin(task, index, k.ss58_address))
         for d, k in zip(deltas, keys, strict=True)
     ]
-    salt = bytes(32)
-    refs = [ContentRef(*compute_cid([p])) for p in payloads]
-    run_all(
-        [
-            lambda k=k, r=r, n=n: dml.commit_update(
-                k, task, index, update_commitment(task, index, k.ss58_address, r, n, salt)
-            )
-            for k, r, n in zip(keys, refs, samples, strict=True)
-        ]
-    )
-    for payload, want in zip(payloads, refs, strict=True):  # the reveal window is open
-        assert store.add_bytes(payload).ref == want
-    run_all(
-        [
-            lambda k=k, r=r, n=n: dml.reveal_update(k, task, index, r, n, 0.5, 0.5, salt)
-            for k, r, n in zip(keys, refs, samples, strict=True)
-        ]
-    )
+    commit_and_reveal(dml, store, task, index, keys, payloads, [(n, 0.5, 0.5) for n in samples])
     # The aggregator's code path.
     participants = view.participants(task)
     checked = []
@@ -159,14 +139,12 @@ def one_round(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+def scenario(seed: int) -> dict[str, Any]:
+    """The two rounds on a fresh node and Kubo: the measured figures (also the e2e test's)."""
     from decentralml.core.fl import demo_federation, encode_weights, initial_weights
 
-    shards, _, spec = demo_federation("digits", TRAINERS, alpha=0.5, seed=args.seed)
-    weights = initial_weights(spec, seed=args.seed)
+    shards, _, spec = demo_federation("digits", TRAINERS, alpha=0.5, seed=seed)
+    weights = initial_weights(spec, seed=seed)
     keys = [Keypair.create_from_uri(f"//FreeRider{i}", ss58_format=42) for i in range(TRAINERS)]
     with tempfile.TemporaryDirectory() as tmp:
         node = DevNode(base_path=Path(tmp) / "chain")
@@ -181,13 +159,12 @@ def main() -> None:
             task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
             reward = int(DecentralMl(client).task(task).fields["terms"]["reward_per_round"])
             first = one_round(
-                client, store, learning, spec, task, keys, aggregator, shards, None, None,
-                args.seed,
+                client, store, learning, spec, task, keys, aggregator, shards, None, None, seed,
             )  # fmt: skip
             rivals = {r: first["deltas"][r] for r in COPIERS.values()}
             second = one_round(
                 client, store, learning, spec, task, keys, aggregator, shards,
-                first["previous"], rivals, args.seed,
+                first["previous"], rivals, seed,
             )  # fmt: skip
             client.close()
         finally:
@@ -206,6 +183,22 @@ def main() -> None:
         addresses[i]: k for i, k in ((0, "copy"), (1, "copy"), (ZERO, "zero"), (NOISE, "noise"))
     }
     right_kind = int(all(second["kinds"].get(a) == k for a, k in kinds.items()))
+    honest_paid = len([a for a in second["paid"] if a in set(addresses) - riders])
+    return {
+        "share": share,
+        "honest_flagged": honest_flagged,
+        "detected": detected,
+        "right_kind": right_kind,
+        "honest_paid": honest_paid,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    got = scenario(args.seed)
+    share, honest_flagged, detected = got["share"], got["honest_flagged"], got["detected"]
     write(
         "fl_free_riders",
         f"nice -n 10 .venv/bin/python bench/fl_free_riders.py --seed {args.seed}",
@@ -213,14 +206,8 @@ def main() -> None:
             result("free_rider_reward_share", round(share, 6), "fraction", "0", share == 0),
             result("honest_flagged", honest_flagged, "updates", "0", honest_flagged == 0),
             result("copy_detected_before_payout", detected, "all four flagged", "1", detected == 1),
-            result("free_riders_flagged_with_their_kind", right_kind, "bool", None, None),
-            result(
-                "honest_paid_round_1",
-                len([a for a in second["paid"] if a in set(addresses) - riders]),
-                "trainers of 6",
-                None,
-                None,
-            ),
+            result("free_riders_flagged_with_their_kind", got["right_kind"], "bool", None, None),
+            result("honest_paid_round_1", got["honest_paid"], "trainers of 6", None, None),
         ],
     )
 

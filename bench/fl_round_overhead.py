@@ -178,6 +178,44 @@ def train_one(job: tuple[Any, Any, Any, int]) -> Any:
     return local_update(spec, base, shard, seed=seed)
 
 
+def commit_and_reveal(
+    dml: DecentralMl,
+    store: KuboStore,
+    task: int,
+    index: int,
+    keys: list[Keypair],
+    payloads: list[bytes],
+    reports: list[tuple[int, float, float]],
+) -> tuple[float, float]:
+    """Commit-reveal, as the trainers do: commitments first (bytes unpublished), then, the
+    window being open once everyone committed, each upload to Kubo and its reveal. ``reports``
+    are each trainer's ``(samples, loss, accuracy)``; ``(chain seconds, upload seconds)``."""
+    started = time.perf_counter()
+    salt = bytes(32)
+    refs = [ContentRef(*compute_cid([p])) for p in payloads]
+    run_all(
+        [
+            lambda k=k, r=r, n=n: dml.commit_update(
+                k, task, index, update_commitment(task, index, k.ss58_address, r, n, salt)
+            )
+            for k, r, (n, _, _) in zip(keys, refs, reports, strict=True)
+        ]
+    )
+    chain = time.perf_counter() - started
+    started = time.perf_counter()
+    for payload, want in zip(payloads, refs, strict=True):
+        assert store.add_bytes(payload).ref == want
+    upload = time.perf_counter() - started
+    started = time.perf_counter()
+    run_all(
+        [
+            lambda k=k, r=r, n=n, lo=lo, a=a: dml.reveal_update(k, task, index, r, n, lo, a, salt)
+            for k, r, (n, lo, a) in zip(keys, refs, reports, strict=True)
+        ]
+    )
+    return chain + time.perf_counter() - started, upload
+
+
 def chain_round(
     client: ChainClient,
     store: KuboStore,
@@ -211,39 +249,12 @@ def chain_round(
     ]
     times["upload"] = time.perf_counter() - started
 
-    # Commit-reveal, as the trainers do: commitments first (bytes unpublished), then, the
-    # window being open once everyone committed, each upload to Kubo and its reveal.
     first_block = client.block_number()
-    started = time.perf_counter()
-    salt = bytes(32)
-    local = [compute_cid([p]) for p in payloads]
-    refs = [ContentRef(cid, digest, size) for cid, digest, size in local]
-    run_all(
-        [
-            lambda k=k, r=r, t=t: dml.commit_update(
-                k,
-                task,
-                index,
-                update_commitment(task, index, k.ss58_address, r, t.samples, salt),
-            )
-            for k, r, t in zip(keys, refs, trained, strict=True)
-        ]
+    chain_s, upload_s = commit_and_reveal(
+        dml, store, task, index, keys, payloads, [(t.samples, t.loss, t.accuracy) for t in trained]
     )
-    times["chain"] += time.perf_counter() - started
-    started = time.perf_counter()
-    for payload, want in zip(payloads, refs, strict=True):
-        assert store.add_bytes(payload).ref == want
-    times["upload"] += time.perf_counter() - started
-    started = time.perf_counter()
-    run_all(
-        [
-            lambda k=k, r=r, t=t: dml.reveal_update(
-                k, task, index, r, t.samples, t.loss, t.accuracy, salt
-            )
-            for k, r, t in zip(keys, refs, trained, strict=True)
-        ]
-    )
-    times["chain"] += time.perf_counter() - started
+    times["chain"] += chain_s
+    times["upload"] += upload_s
 
     started = time.perf_counter()
     updates: dict[str, UpdateView] = agg_view.updates(task)

@@ -8,7 +8,9 @@ through a generator, so at most one update is in memory at a time, and runs
 `aggregate("fedavg")`. Timed: reading + decoding + aggregating, end to end. Memory: peak RSS
 growth over the aggregation (getrusage's maxrss minus the RSS before it) and, in a second
 run, tracemalloc's peak of numpy allocations, both as multiples of the model size.
-`clip:<bound>` (norm clipping, also streamed) is measured the same way. So are the
+`clip:<bound>` (norm clipping, also streamed) is measured the same way, and so is `bounded`
+(the default rule: spilled to a temporary file for the median norm, then read back one row at
+a time, so its memory is a few model sizes too, with a 10 s target like clip). So are the
 coordinate-wise rules `median` and `trimmed:20` (no time target): they spill each validated
 update to a temporary file (updates x model size on disk) and combine in coordinate chunks of
 `--chunk-mb` MB, so their memory is the chunk (twice it while the median partitions) plus a
@@ -153,7 +155,7 @@ def main() -> None:
         ]
         # Each rule in a fresh process would isolate maxrss; fedavg runs first, so its RSS
         # growth is exact, and clip's growth is reported relative to the same baseline.
-        for rule in ("fedavg", "clip:1000000"):
+        for rule in ("fedavg", "clip:1000000", "bounded"):
             elapsed, rss_growth, _ = run(rule, files, args.updates, trace=False)
             _, _, traced = run(rule, files, args.updates, trace=True)
             label = rule.split(":")[0]

@@ -31,9 +31,9 @@ Cid = str
 
 NATIVE_DECIMALS = 12
 NATIVE_SYMBOL = "DML"
-# A task's default aggregation rule (CLI, demo): median-norm-bounded FedAvg, measured in
-# bench/fl_robustness.py against five attacks and against clean FedAvg.
-DEFAULT_AGGREGATION = "bounded"
+# A task's default aggregation rule (CLI, demo): median-aligned, norm-bounded FedAvg, measured
+# in bench/fl_robustness.py against five attacks and against clean FedAvg.
+DEFAULT_AGGREGATION = "aligned"
 
 _HEX_RE = re.compile(r"^(0x)?[0-9a-fA-F]*$")
 

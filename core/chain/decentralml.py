@@ -37,7 +37,7 @@ from .submit import accept_any_fee
 
 PERBILL = 1_000_000_000
 
-AGGREGATION_RULES = ("bounded", "fedavg", "median", "trimmed:<percent>", "clip:<norm>")
+AGGREGATION_RULES = ("aligned", "bounded", "fedavg", "median", "trimmed:<percent>", "clip:<norm>")
 SAFETY_ACTIONS = ("Flag", "Suspend", "Reinstate", "Retire")
 CONVICTIONS = ("None", "Locked1x", "Locked2x", "Locked3x", "Locked4x", "Locked5x", "Locked6x")
 PARAMETERS = {
@@ -152,13 +152,15 @@ def model_registration(
 
 
 def aggregation_rule(text: str) -> Any:
-    """``bounded`` (median-norm-bounded FedAvg), ``fedavg``, ``median``, ``trimmed:10``
-    (percent trimmed), ``clip:1000000`` (norm bound)."""
+    """``aligned`` (median-aligned), ``bounded`` (median-norm-bounded FedAvg), ``fedavg``,
+    ``median``, ``trimmed:10`` (percent trimmed), ``clip:1000000`` (norm bound)."""
     lowered = text.strip().lower()
     if lowered == "fedavg":
         return "FedAvg"
     if lowered == "bounded":
         return "MedianBoundedFedAvg"
+    if lowered == "aligned":
+        return "MedianAlignedFedAvg"
     if lowered in ("median", "coordinate-median"):
         return "CoordinateMedian"
     if lowered.startswith("trimmed:"):

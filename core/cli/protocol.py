@@ -81,8 +81,9 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p.add_argument(
         "--aggregation",
         default=DEFAULT_AGGREGATION,
-        help="bounded (FedAvg with norms bounded by the round's median; robust, the default) "
-        "| fedavg | median | trimmed:PCT | clip:NORM",
+        help="aligned (the robust default: FedAvg with norms bounded by the round's median and "
+        "updates weighted by their agreement with the coordinate-wise median) | bounded "
+        "(norms bounded only) | fedavg | median | trimmed:PCT | clip:NORM",
     )
     p.add_argument("--asset", type=int, help="reward in this asset (default: the native token)")
     p.add_argument("--jurisdiction", action="append", metavar="CC")

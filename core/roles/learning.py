@@ -92,7 +92,7 @@ class Learning(Protocol):
 # ---- the chain's aggregation rule ------------------------------------------------------------
 def rule_text(value: Any) -> str:
     """The task's on-chain ``aggregation`` (as decoded) in the FL library's grammar:
-    ``bounded``,
+    ``aligned``, ``bounded``,
     ``fedavg``, ``median``, ``trimmed:<percent>``, ``clip:<L2 bound in millionths>``."""
     if isinstance(value, str):
         name, arg = value, None
@@ -106,6 +106,8 @@ def rule_text(value: Any) -> str:
         return "median"
     if name == "MedianBoundedFedAvg":
         return "bounded"
+    if name == "MedianAlignedFedAvg":
+        return "aligned"
     if name == "TrimmedMean" and arg is not None:
         return f"trimmed:{int(arg) / 10_000_000:g}"
     if name == "NormClippedFedAvg" and arg is not None:

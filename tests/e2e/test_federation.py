@@ -274,8 +274,6 @@ def create_task(fed: Federation, model: int, *, rounds: int, trainers: int, wind
             "30",
             "--challenge-window",
             str(window),
-            "--aggregation",
-            "fedavg",
             "--asset",
             str(ASSET),
             "--jurisdiction",
@@ -284,7 +282,12 @@ def create_task(fed: Federation, model: int, *, rounds: int, trainers: int, wind
             "//Alice",
         )
     )
-    return int(out["task_id"])
+    task = int(out["task_id"])
+    # no --aggregation: the task takes the robust default, which the roles then compute and
+    # the verifier recomputes through the real chain and Kubo
+    shown = js(fed.cli("--json", "task", "show", str(task)))
+    assert "MedianAlignedFedAvg" in json.dumps(shown["task"]), shown["task"]
+    return task
 
 
 def test_three_trainers_train_three_rounds_and_governance_approves_the_model(

@@ -316,9 +316,79 @@ def test_bounded_with_equal_norms_gives_fedavg_bytes() -> None:
         aggregate("bounded", base, ups, plan=dp_plan, seed=b"")
 
 
+def _aligned_reference(base: Weights, ups: list[tuple[Weights, int]]) -> Weights:
+    # In memory: norm-bounded rows, their coordinate-wise median, cosine weights.
+    rows = np.stack(
+        [np.concatenate([d[k].astype(np.float64).ravel() for k in base]) for d, _ in ups]
+    )
+    norms = np.linalg.norm(rows, axis=1)
+    bound = np.median(norms)
+    factors = np.where(norms > bound, bound / np.maximum(norms, 1e-300), 1.0)
+    median = np.median(rows * factors[:, None], axis=0)
+    cosine = rows @ median / (norms * np.linalg.norm(median))
+    weights = np.array([n for _, n in ups]) * factors * np.maximum(cosine, 0.0)
+    step = (weights[:, None] * rows).sum(axis=0) / weights.sum()
+    out: Weights = {}
+    offset = 0
+    for k, v in base.items():
+        out[k] = (v.astype(np.float64) - step[offset : offset + v.size].reshape(v.shape)).astype(
+            np.float32
+        )
+        offset += v.size
+    return out
+
+
+def test_aligned_weights_updates_by_agreement_with_the_median() -> None:
+    base = initial_weights(CNN, 0)
+    rng = np.random.default_rng(11)
+    direction = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in base.items()}
+    ups = [
+        ({k: v + np.float32(0.8) * rng.normal(size=v.shape).astype(np.float32) for k, v in
+          direction.items()}, 20 + i)
+        for i in range(6)
+    ]  # fmt: skip
+    flipped = {k: v * np.float32(-4.0) for k, v in ups[0][0].items()}
+    plan = TrainingPlan(server_learning_rate=1.0)
+    res = aggregate("aligned", base, [*ups, (flipped, 30)], plan=plan, seed=b"")
+    reference = _aligned_reference(base, [*ups, (flipped, 30)])
+    for k in base:
+        np.testing.assert_allclose(res.weights[k], reference[k], rtol=1e-5, atol=1e-6)
+    # the flipped update points away from the median: weight 0, so its sample count and its
+    # size change nothing, byte for byte
+    louder = {k: v * np.float32(10.0) for k, v in flipped.items()}
+    other = aggregate("aligned", base, [*ups, (louder, 5000)], plan=plan, seed=b"")
+    assert encode_weights(other.weights) == encode_weights(res.weights)
+    assert res.samples == sum(n for _, n in ups) + 30 and res.updates == 7
+    # bounded alone lets it pull: a different model
+    bounded = aggregate("bounded", base, [*ups, (flipped, 30)], plan=plan, seed=b"")
+    assert encode_weights(bounded.weights) != encode_weights(res.weights)
+    # the same bytes for any chunking and thread count
+    for chunk_bytes, workers in ((1, 1), (8 * 7 * 37, 2), (1 << 30, 3)):
+        again = aggregate(
+            "aligned", base, iter([*ups, (flipped, 30)]), plan=plan, seed=b"",
+            chunk_bytes=chunk_bytes, workers=workers,
+        )  # fmt: skip
+        assert encode_weights(again.weights) == encode_weights(res.weights)
+
+
+def test_aligned_falls_back_to_bounded_when_nothing_agrees() -> None:
+    base = {"w": np.ones(4, dtype=np.float32)}
+    zeros = [({"w": np.zeros(4, dtype=np.float32)}, 3), ({"w": np.zeros(4, dtype=np.float32)}, 4)]
+    res = aggregate("aligned", base, zeros, plan=TrainingPlan(), seed=b"")
+    assert encode_weights(res.weights) == encode_weights(base)
+    # two opposite updates: the median is zero, so the bounded mean decides
+    pair = [
+        ({"w": np.full(4, 1.0, dtype=np.float32)}, 1),
+        ({"w": np.full(4, -1.0, dtype=np.float32)}, 3),
+    ]
+    got = aggregate("aligned", base, pair, plan=TrainingPlan(server_learning_rate=1.0), seed=b"")
+    np.testing.assert_allclose(got.weights["w"], 1.0 - (1.0 - 3.0) / 4)
+
+
 def test_rules_grammar() -> None:
     assert parse_rule("trimmed:10").trim == pytest.approx(0.1)
     assert parse_rule(" Bounded ").kind == "bounded"
+    assert parse_rule("aligned").kind == "aligned"
     assert parse_rule("clip:2500000").clip == pytest.approx(2.5)
     for bad in ("mean", "trimmed:50", "trimmed:x", "clip:0", "clip:1.5"):
         with pytest.raises(TrainingError):
@@ -332,7 +402,7 @@ def test_aggregate_rejects_bad_updates_with_their_index() -> None:
     bad["dense_0/bias"] = np.array([np.inf, 0, 0, 0, 0], dtype=np.float32)
     wrong = {k: v for k, v in ups[1][0].items() if k != "dense_1/bias"}
     plan = TrainingPlan()
-    for rule in ("fedavg", "median", "bounded"):
+    for rule in ("fedavg", "median", "bounded", "aligned"):
         with pytest.raises(UpdateRejected) as info:
             aggregate(rule, base, [ups[0], ups[1], (bad, 5)], plan=plan, seed=b"")
         assert info.value.index == 2

@@ -248,7 +248,8 @@ class TaskWizard(FormScreen[Action]):
                     "aggregation",
                     "Aggregation",
                     options=[
-                        ("Median-bounded FedAvg (robust)", "bounded"),
+                        ("Median-aligned FedAvg (robust default)", "aligned"),
+                        ("Median-bounded FedAvg", "bounded"),
                         ("FedAvg", "fedavg"),
                         ("Coordinate median", "median"),
                         ("Trimmed mean 10%", "trimmed:10"),

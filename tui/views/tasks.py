@@ -83,6 +83,7 @@ def aggregation_text(value: Any) -> str:
         "FedAvg": "fedavg",
         "CoordinateMedian": "median",
         "MedianBoundedFedAvg": "bounded",
+        "MedianAlignedFedAvg": "aligned",
     }.get(name, name)
 
 

@@ -26,16 +26,19 @@ fn create_task_escrows_native_pool() {
 }
 
 #[test]
-fn median_bounded_rule_is_stored_with_a_pinned_index() {
+fn median_bounded_rules_are_stored_with_pinned_indices() {
 	// The Python client names rules by metadata, but other clients and stored tasks depend on
 	// the SCALE index: a new variant goes at the end.
 	use codec::Encode;
 	assert_eq!(AggregationRule::MedianBoundedFedAvg.encode(), vec![4]);
+	assert_eq!(AggregationRule::MedianAlignedFedAvg.encode(), vec![5]);
 	build_and_execute(|| {
 		let model = register(1);
-		let rule = AggregationRule::MedianBoundedFedAvg;
-		let task = create(2, model, TaskTerms { aggregation: rule, ..terms(RewardAsset::Native) });
-		assert_eq!(Tasks::<Test>::get(task).unwrap().terms.aggregation, rule);
+		for rule in [AggregationRule::MedianBoundedFedAvg, AggregationRule::MedianAlignedFedAvg] {
+			let task =
+				create(2, model, TaskTerms { aggregation: rule, ..terms(RewardAsset::Native) });
+			assert_eq!(Tasks::<Test>::get(task).unwrap().terms.aggregation, rule);
+		}
 	});
 }
 

@@ -48,8 +48,12 @@ pub enum AggregationRule {
 	NormClippedFedAvg(u64),
 	/// Sample-weighted FedAvg after scaling every update whose L2 norm exceeds the median of
 	/// the round's update norms down to that median: no tuning, robust to boosted and
-	/// sign-flipped updates (the default of the CLI and the demo).
+	/// sign-flipped updates.
 	MedianBoundedFedAvg,
+	/// `MedianBoundedFedAvg` with each update's weight also multiplied by `max(0, cosine)` of
+	/// the update with the coordinate-wise median of the bounded updates: updates pointing
+	/// away from the majority weigh nothing (the default of the CLI and the demo).
+	MedianAlignedFedAvg,
 }
 
 /// What a sponsor sets when creating a task.

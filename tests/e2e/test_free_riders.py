@@ -1,0 +1,34 @@
+"""Free riders through the real chain and Kubo (issue 15): the scenario of
+bench/fl_free_riders.py, run on a fresh node-decentralml --dev and Kubo daemon. Round 0 is
+honest (10 digits trainers, commit-reveal); in round 1 two trainers re-send a rival's revealed
+round-0 update under their own name, one sends a zero delta and one base + noise. The
+aggregator's code path must flag all four with their kind, exclude them (paid nothing by the
+chain's RewardPaid events) and flag no honest update."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from decentralml.core.devstack import find_ipfs_binary, find_node_binary
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_free_riders_are_flagged_and_paid_nothing() -> None:
+    if find_node_binary() is None:
+        pytest.fail("node-decentralml missing: run scripts/build-node first", pytrace=False)
+    if find_ipfs_binary() is None:
+        pytest.fail("Kubo missing: run scripts/setup-kubo first", pytrace=False)
+    sys.path.insert(0, str(BENCH))
+    try:
+        import fl_free_riders
+    finally:
+        sys.path.remove(str(BENCH))
+    got = fl_free_riders.scenario(seed=0)
+    assert got["detected"] == 1, got
+    assert got["right_kind"] == 1, got
+    assert got["honest_flagged"] == 0, got
+    assert got["share"] == 0, got
+    assert got["honest_paid"] == 6, got
