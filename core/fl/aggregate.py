@@ -380,12 +380,19 @@ def _aligned_mean(
         if wsum > 0:
             acc /= wsum
         else:  # nothing agrees with the median (or it is zero): the bounded mean
-            for index, (factor, count) in enumerate(zip(factors, samples, strict=True)):
-                _read_row(fd, row, index)
-                _add_scaled(acc, row, factor * count, block)
+            bounded = [f * n for f, n in zip(factors, samples, strict=True)]
+            _sum_rows(fd, row, bounded, acc, block)
             acc /= sum(samples)
     log.debug("aligned weights: %s", [round(w, 3) for w in weights])
     return _unflatten(manifest, sizes, acc), len(norms), sum(samples)
+
+
+def _sum_rows(fd: int, row: Array, weights: list[float], acc: Array, block: Array) -> None:
+    """``acc += weight x row`` for each spilled row with a non-zero weight, in row order."""
+    for index, weight in enumerate(weights):
+        if weight:
+            _read_row(fd, row, index)
+            _add_scaled(acc, row, weight, block)
 
 
 def _read_row(fd: int, row: Array, index: int) -> None:
@@ -443,13 +450,10 @@ def _bounded_mean(
     with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
         norms, samples = _spill(manifest, updates, spill)
         factors = norm_factors(norms)
-        row = np.empty(params, dtype="<f4")
         acc = np.zeros(params, dtype=np.float64)
+        weights = [f * n for f, n in zip(factors, samples, strict=True)]
         block = np.empty(ADD_BLOCK, dtype=np.float64)
-        fd = spill.fileno()
-        for index, (factor, count) in enumerate(zip(factors, samples, strict=True)):
-            _read_row(fd, row, index)
-            _add_scaled(acc, row, factor * count, block)
+        _sum_rows(spill.fileno(), np.empty(params, dtype="<f4"), weights, acc, block)
     total = sum(samples)
     acc /= total
     return _unflatten(manifest, sizes, acc), len(norms), total
