@@ -52,8 +52,9 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -318,26 +319,22 @@ def _coordinatewise(
     # sums) plus the float64 result, whatever the number of updates. See _combine_chunk for
     # the arithmetic, which is independent of the chunking and of the threads: the bytes out
     # are the same for every chunk size and worker count.
-    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
-    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
-        norms, samples = _spill(manifest, updates, spill)
-        factors = np.asarray(norm_factors(norms), dtype=np.float64)
-        flat = _spilled_combine(rule, spill.fileno(), sum(sizes), factors, chunk_bytes, workers)
-    return _unflatten(manifest, sizes, flat), len(norms), sum(samples)
+    with _spilled(manifest, updates) as sp:
+        flat = _spilled_combine(rule, sp, chunk_bytes, workers)
+    return _unflatten(manifest, sp.sizes, flat), len(sp.norms), sum(sp.samples)
 
 
-def _spilled_combine(
-    rule: Rule, fd: int, params: int, factors: Array, chunk_bytes: int, workers: int | None
-) -> Array:
+def _spilled_combine(rule: Rule, sp: _Spilled, chunk_bytes: int, workers: int | None) -> Array:
     """The coordinate-wise ``rule`` over the spilled rows, as one float64 vector."""
-    count = len(factors)
+    count, params = len(sp.norms), sp.params
+    factors = np.asarray(sp.factors, dtype=np.float64)
     trim = math.floor(count * rule.trim)
     if count - 2 * trim < 1:
         trim = (count - 1) // 2
     threads = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
     width = max(1, min(params, chunk_bytes // (8 * count * threads)))
     flat = np.empty(params, dtype=np.float64)
-    _combine_chunks(rule, fd, count, params, factors, trim, width, threads, flat)
+    _combine_chunks(rule, sp.fd, count, params, factors, trim, width, threads, flat)
     return flat
 
 
@@ -351,22 +348,17 @@ def _aligned_mean(
     # 3. each row read back once: its cosine with the reference (fixed-order float64 sums, the
     # norm factor cancels), weight = samples x factor x max(0, cosine), multiply-add in update
     # order; 4. divide by the sum of the weights.
-    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
-    params = sum(sizes)
-    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
-        norms, samples = _spill(manifest, updates, spill)
-        factors = norm_factors(norms)
-        fd = spill.fileno()
-        reference = _spilled_combine(
-            Rule("median"), fd, params, np.asarray(factors, dtype=np.float64), chunk_bytes, workers
-        )
+    with _spilled(manifest, updates) as sp:
+        fd, params, samples = sp.fd, sp.params, sp.samples
+        reference = _spilled_combine(Rule("median"), sp, chunk_bytes, workers)
         ref_norm = _vector_norm(reference, np.empty(params, dtype=np.float64))
         row = np.empty(params, dtype="<f4")
         product = np.empty(params, dtype=np.float64)
         acc = np.zeros(params, dtype=np.float64)
         block = np.empty(ADD_BLOCK, dtype=np.float64)
         weights: list[float] = []
-        for index, (factor, norm, count) in enumerate(zip(factors, norms, samples, strict=True)):
+        rows = zip(sp.factors, sp.norms, samples, strict=True)
+        for index, (factor, norm, count) in enumerate(rows):
             _read_row(fd, row, index)
             cosine = 0.0
             if norm > 0 and ref_norm > 0:
@@ -380,11 +372,9 @@ def _aligned_mean(
         if wsum > 0:
             acc /= wsum
         else:  # nothing agrees with the median (or it is zero): the bounded mean
-            bounded = [f * n for f, n in zip(factors, samples, strict=True)]
-            _sum_rows(fd, row, bounded, acc, block)
-            acc /= sum(samples)
+            acc = _bounded_sum(sp)
     log.debug("aligned weights: %s", [round(w, 3) for w in weights])
-    return _unflatten(manifest, sizes, acc), len(norms), sum(samples)
+    return _unflatten(manifest, sp.sizes, acc), len(sp.norms), sum(samples)
 
 
 def _sum_rows(fd: int, row: Array, weights: list[float], acc: Array, block: Array) -> None:
@@ -406,12 +396,45 @@ def _vector_norm(vector: Array, scratch: Array) -> float:
     return math.sqrt(float(np.add.reduce(scratch)))
 
 
+@dataclass(frozen=True)
+class _Spilled:
+    """Validated updates spilled as float32 rows to an open temporary file ``fd``."""
+
+    fd: int
+    sizes: list[int]  # parameters per tensor, in manifest order
+    norms: list[float]  # one per row
+    samples: list[int]  # one per row
+    factors: list[float]  # norm_factors(norms)
+
+    @property
+    def params(self) -> int:
+        return sum(self.sizes)
+
+
+@contextmanager
+def _spilled(manifest: Manifest, updates: Iterable[tuple[Weights, int]]) -> Iterator[_Spilled]:
+    """Spill ``updates`` to an unnamed temporary file, removed on exit."""
+    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
+    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
+        norms, samples = _spill(manifest, updates, spill, sum(sizes))
+        yield _Spilled(spill.fileno(), sizes, norms, samples, norm_factors(norms))
+
+
+def _bounded_sum(sp: _Spilled) -> Array:
+    """The sample-weighted mean of the norm-bounded rows (weight = factor x samples)."""
+    acc = np.zeros(sp.params, dtype=np.float64)
+    weights = [f * n for f, n in zip(sp.factors, sp.samples, strict=True)]
+    block = np.empty(ADD_BLOCK, dtype=np.float64)
+    _sum_rows(sp.fd, np.empty(sp.params, dtype="<f4"), weights, acc, block)
+    acc /= sum(sp.samples)
+    return acc
+
+
 def _spill(
-    manifest: Manifest, updates: Iterable[tuple[Weights, int]], spill: IO[bytes]
+    manifest: Manifest, updates: Iterable[tuple[Weights, int]], spill: IO[bytes], params: int
 ) -> tuple[list[float], list[int]]:
     """Validate each update and append it to ``spill`` as one float32 row (tensors in manifest
     order); ``(norms, sample counts)``, one each per row."""
-    params = sum(int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors)
     norms: list[float] = []
     counts: list[int] = []
     scratch = {t.name: np.empty(t.shape, dtype=np.float64) for t in manifest.tensors}
@@ -445,18 +468,9 @@ def _bounded_mean(
     # operations per element as the clip rule's streamed mean (weight = factor x samples,
     # multiply-add in update order, divide by the total samples), each row read back from the
     # spill file in turn, so memory is one row of float32 plus the float64 sum.
-    sizes = [int(np.prod(t.shape, dtype=np.int64)) for t in manifest.tensors]
-    params = sum(sizes)
-    with tempfile.TemporaryFile(prefix="decentralml-aggregate-") as spill:
-        norms, samples = _spill(manifest, updates, spill)
-        factors = norm_factors(norms)
-        acc = np.zeros(params, dtype=np.float64)
-        weights = [f * n for f, n in zip(factors, samples, strict=True)]
-        block = np.empty(ADD_BLOCK, dtype=np.float64)
-        _sum_rows(spill.fileno(), np.empty(params, dtype="<f4"), weights, acc, block)
-    total = sum(samples)
-    acc /= total
-    return _unflatten(manifest, sizes, acc), len(norms), total
+    with _spilled(manifest, updates) as sp:
+        acc = _bounded_sum(sp)
+    return _unflatten(manifest, sp.sizes, acc), len(sp.norms), sum(sp.samples)
 
 
 def _combine_chunks(
