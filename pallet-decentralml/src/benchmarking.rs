@@ -145,6 +145,32 @@ fn submit_all<T: Config>(s: &Setup<T>) -> Result<(), BenchmarkError> {
 	Ok(())
 }
 
+/// Bond `v` verifiers for `s.task`.
+fn bond_verifiers<T: Config>(s: &Setup<T>, v: u32) -> Result<Vec<T::AccountId>, BenchmarkError> {
+	(0..v)
+		.map(|i| {
+			let verifier = funded::<T>("verifier", i);
+			Pallet::<T>::do_bond_verifier(verifier.clone(), s.task)
+				.map_err(|_| BenchmarkError::Stop("bond verifier"))?;
+			Ok(verifier)
+		})
+		.collect()
+}
+
+/// Open round 0, have every trainer submit, and submit the aggregate `content(9)`.
+fn aggregate_all<T: Config>(s: &Setup<T>) -> Result<(), BenchmarkError> {
+	submit_all::<T>(s)?;
+	Pallet::<T>::do_submit_aggregate(
+		s.aggregator.clone(),
+		s.task,
+		0,
+		content::<T>(9),
+		included::<T>(s)?,
+		Metrics::default(),
+	)
+	.map_err(|_| BenchmarkError::Stop("aggregate"))
+}
+
 const SALT: [u8; 32] = [7; 32];
 
 /// `trainer` commits to update `content(fill)` with `samples` for round 0 of `s.task`.
@@ -550,6 +576,101 @@ mod benches {
 		}
 
 		assert_eq!(PendingLapses::<T>::get(at).len(), 0);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn bond_verifier() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		let verifier = funded::<T>("verifier", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier.clone()), s.task);
+
+		assert!(Verifiers::<T>::contains_key(s.task, &verifier));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn unbond_verifier() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		let verifier = funded::<T>("verifier", 0);
+		Pallet::<T>::do_bond_verifier(verifier.clone(), s.task)
+			.map_err(|_| BenchmarkError::Stop("bond verifier"))?;
+		aggregate_all::<T>(&s)?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier.clone()), s.task);
+
+		assert!(!Verifiers::<T>::contains_key(s.task, &verifier));
+		Ok(())
+	}
+
+	/// Worst case: the `v`-th attestation decides the aggregate (threshold 1, no challenge, so
+	/// the `v - 1` earlier agreeing attestations did not) and slashes the `v - 1` overruled.
+	#[benchmark]
+	fn attest_aggregate(v: Linear<1, 16>) -> Result<(), BenchmarkError> {
+		let v = v.min(T::MaxVerifiersPerTask::get()).max(1);
+		let s = setup_task::<T>(1, 1)?;
+		let verifiers = bond_verifiers::<T>(&s, v)?;
+		aggregate_all::<T>(&s)?;
+		let right = content::<T>(9).digest;
+		for verifier in verifiers.iter().take(v as usize - 1) {
+			Pallet::<T>::do_attest_aggregate(verifier.clone(), s.task, 0, right)
+				.map_err(|_| BenchmarkError::Stop("attest"))?;
+		}
+		Params::<T>::mutate(|p| p.attestation_threshold = 1);
+		let last = verifiers[v as usize - 1].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last), s.task, 0, [0u8; 32]);
+
+		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Failed));
+		Ok(())
+	}
+
+	/// Worst case: the report that confirms the free rider (threshold 1).
+	#[benchmark]
+	fn report_free_rider() -> Result<(), BenchmarkError> {
+		let s = setup_task::<T>(1, 1)?;
+		let verifier = bond_verifiers::<T>(&s, 1)?.remove(0);
+		submit_all::<T>(&s)?;
+		Params::<T>::mutate(|p| p.attestation_threshold = 1);
+		let trainer = s.trainers[0].clone();
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(verifier),
+			s.task,
+			0,
+			trainer.clone(),
+			FreeRiderKind::Copy,
+			content::<T>(12),
+		);
+
+		assert_eq!(Updates::<T>::get(s.task, &trainer).map(|u| u.flags), Some(1));
+		Ok(())
+	}
+
+	/// Settling (or releasing) `v` verifiers: all of them overruled and slashed.
+	#[benchmark]
+	fn settle_verifiers(v: Linear<0, 16>) -> Result<(), BenchmarkError> {
+		let v = v.min(T::MaxVerifiersPerTask::get());
+		let s = setup_task::<T>(1, 1)?;
+		let verifiers = bond_verifiers::<T>(&s, v)?;
+		aggregate_all::<T>(&s)?;
+		let right = content::<T>(9).digest;
+		for verifier in verifiers.iter() {
+			Pallet::<T>::do_attest_aggregate(verifier.clone(), s.task, 0, right)
+				.map_err(|_| BenchmarkError::Stop("attest"))?;
+		}
+
+		#[block]
+		{
+			Pallet::<T>::settle_verifiers(s.task, 0, true, &s.sponsor);
+		}
+
+		assert_eq!(VerifierCount::<T>::get(s.task), 0);
 		Ok(())
 	}
 

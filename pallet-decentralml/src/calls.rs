@@ -88,7 +88,8 @@ mod calls {
 		///
 		/// Emits [`Event::TaskEnded`].
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::cancel_task(T::MaxTrainersPerTask::get()))]
+		#[pallet::weight(T::WeightInfo::cancel_task(T::MaxTrainersPerTask::get())
+			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get())))]
 		pub fn cancel_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_cancel_task(who, task_id)
@@ -99,7 +100,8 @@ mod calls {
 		///
 		/// Emits [`Event::TaskEnded`].
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::expire_task(T::MaxTrainersPerTask::get()))]
+		#[pallet::weight(T::WeightInfo::expire_task(T::MaxTrainersPerTask::get())
+			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get())))]
 		pub fn expire_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_expire_task(task_id)
@@ -219,15 +221,22 @@ mod calls {
 		///
 		/// Emits [`Event::RoundFinalized`] and payout/slash events.
 		#[pallet::call_index(15)]
-		#[pallet::weight(T::WeightInfo::finalize_round(T::MaxTrainersPerTask::get()))]
+		#[pallet::weight(T::WeightInfo::finalize_round(T::MaxTrainersPerTask::get())
+			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get())))]
 		pub fn finalize_round(
 			origin: OriginFor<T>,
 			task_id: TaskId,
 			round: RoundIndex,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
+			// Verifiers are released only when this was the task's last round.
+			let verifiers = VerifierCount::<T>::get(task_id);
 			let trainers = Self::do_finalize_round(task_id, round)?;
-			Ok(Some(T::WeightInfo::finalize_round(trainers)).into())
+			Ok(Some(
+				T::WeightInfo::finalize_round(trainers)
+					.saturating_add(T::WeightInfo::settle_verifiers(verifiers)),
+			)
+			.into())
 		}
 
 		/// Submit a governance proposal, holding `proposal_deposit`.
@@ -262,7 +271,8 @@ mod calls {
 		///
 		/// Emits [`Event::ProposalClosed`].
 		#[pallet::call_index(18)]
-		#[pallet::weight(T::WeightInfo::close_proposal())]
+		#[pallet::weight(T::WeightInfo::close_proposal()
+			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get())))]
 		pub fn close_proposal(origin: OriginFor<T>, proposal_id: ProposalId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_close_proposal(proposal_id)
@@ -308,6 +318,66 @@ mod calls {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_reveal_update(who, task_id, round, update, samples, metrics, salt)
+		}
+
+		/// Bond `verifier_bond` to verify `task_id`'s aggregates (not as its aggregator).
+		///
+		/// Emits [`Event::VerifierBonded`].
+		#[pallet::call_index(22)]
+		#[pallet::weight(T::WeightInfo::bond_verifier())]
+		pub fn bond_verifier(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_bond_verifier(who, task_id)
+		}
+
+		/// Stop verifying `task_id` and release the bond; not while one's attestation of the
+		/// running round's aggregate is undecided.
+		///
+		/// Emits [`Event::VerifierUnbonded`].
+		#[pallet::call_index(23)]
+		#[pallet::weight(T::WeightInfo::unbond_verifier())]
+		pub fn unbond_verifier(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_unbond_verifier(who, task_id)
+		}
+
+		/// Attest, as a bonded verifier, the digest one recomputed for a round's aggregate
+		/// (in its challenge window, or while it is challenged; all zero when no valid
+		/// aggregate exists). When `attestation_threshold` verifiers disagree with the
+		/// aggregate, the round fails and the aggregator is slashed; when as many agree with a
+		/// challenged one, the challenger loses its bond. Overruled verifiers lose theirs.
+		///
+		/// Emits [`Event::AggregateAttested`] and, when it decides, the decision's events.
+		#[pallet::call_index(24)]
+		#[pallet::weight(T::WeightInfo::attest_aggregate(T::MaxVerifiersPerTask::get()))]
+		pub fn attest_aggregate(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			digest: [u8; 32],
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let settled = Self::do_attest_aggregate(who, task_id, round, digest)?;
+			Ok(Some(T::WeightInfo::attest_aggregate(settled)).into())
+		}
+
+		/// Report, as a bonded verifier, a revealed update of the running round as a free
+		/// rider (`evidence`: what it duplicates, or a report). At `attestation_threshold`
+		/// reports it earns nothing and its trainer is slashed as a no-show at finalization.
+		///
+		/// Emits [`Event::FreeRiderReported`] (and [`Event::FreeRiderConfirmed`]).
+		#[pallet::call_index(25)]
+		#[pallet::weight(T::WeightInfo::report_free_rider())]
+		pub fn report_free_rider(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			trainer: T::AccountId,
+			kind: FreeRiderKind,
+			evidence: ContentRef,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_report_free_rider(who, task_id, round, trainer, kind, evidence)
 		}
 	}
 }

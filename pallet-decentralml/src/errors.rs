@@ -147,6 +147,24 @@ mod errors {
 		ChallengeWindowClosed,
 		/// An aggregator cannot challenge its own aggregate.
 		ChallengeOwnAggregate,
+		/// The account is already a bonded verifier of the task.
+		AlreadyVerifier,
+		/// The task has `MaxVerifiersPerTask` bonded verifiers.
+		TooManyVerifiers,
+		/// Only a bonded verifier of the task may do this.
+		NotVerifier,
+		/// The task's aggregator cannot verify its own aggregates.
+		AggregatorCannotVerify,
+		/// The verifier already attested this round's aggregate.
+		AlreadyAttested,
+		/// The aggregate is no longer open to attestation (its window closed or it was decided).
+		AttestationClosed,
+		/// The verifier attested the running round's aggregate, which is undecided: unbond after.
+		VerifierBusy,
+		/// The verifier already reported this trainer in this round.
+		AlreadyReported,
+		/// The round's rewards are settled; free riders can no longer be reported.
+		ReportClosed,
 		/// The challenge window is still open.
 		ChallengeWindowOpen,
 		/// The aggregator may still submit the aggregate.

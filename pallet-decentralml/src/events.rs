@@ -165,6 +165,87 @@ mod events {
 			/// The bond released.
 			bond: BalanceOf<T>,
 		},
+		/// A verifier bonded for a task.
+		VerifierBonded {
+			/// The task.
+			task_id: TaskId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// The bond held.
+			bond: BalanceOf<T>,
+		},
+		/// A verifier's bond was released (it unbonded or the task ended).
+		VerifierUnbonded {
+			/// The task.
+			task_id: TaskId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// The bond released.
+			bond: BalanceOf<T>,
+		},
+		/// A bonded verifier attested the digest it recomputed for a round's aggregate.
+		AggregateAttested {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// The digest it recomputed.
+			digest: [u8; 32],
+			/// Whether it equals the aggregate's.
+			agrees: bool,
+		},
+		/// The threshold of verifiers disagreed with an unchallenged aggregate: the round failed
+		/// and the aggregator's bond went to the sponsor.
+		AggregateRejectedByVerifiers {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The slashed aggregator.
+			aggregator: T::AccountId,
+			/// Amount moved to the sponsor.
+			slashed: BalanceOf<T>,
+		},
+		/// A verifier's attestation was overruled: its bond went to the side that was right.
+		VerifierSlashed {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Amount moved.
+			amount: BalanceOf<T>,
+		},
+		/// A bonded verifier reported a revealed update as a free rider.
+		FreeRiderReported {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The reported trainer.
+			trainer: T::AccountId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// What the update was found to be.
+			kind: FreeRiderKind,
+			/// The flagged update.
+			update: ContentRef,
+			/// What it duplicates (the rival's or an earlier update, the base, or a report).
+			evidence: ContentRef,
+		},
+		/// The threshold of verifiers reported the same update: it earns nothing and its
+		/// trainer is slashed as a no-show when the round is finalized.
+		FreeRiderConfirmed {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The trainer.
+			trainer: T::AccountId,
+		},
 		/// A round opened.
 		RoundOpened {
 			/// The task.

@@ -29,6 +29,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!params.task_idle_timeout.is_zero(), Error::<T>::InvalidParameter);
 		ensure!(!params.ratification_period.is_zero(), Error::<T>::InvalidParameter);
 		ensure!(!params.reveal_period.is_zero(), Error::<T>::InvalidParameter);
+		ensure!(params.attestation_threshold > 0, Error::<T>::InvalidParameter);
 		ensure!(params.standard_approval >= Perbill::from_percent(50), Error::<T>::InvalidParameter);
 		ensure!(
 			params.safety_approval > Perbill::from_percent(50) &&
@@ -56,6 +57,8 @@ impl<T: Config> Pallet<T> {
 			ParameterChange::SafetyQuorum(v) => params.safety_quorum = v,
 			ParameterChange::SafetyApproval(v) => params.safety_approval = v,
 			ParameterChange::RevealPeriod(v) => params.reveal_period = v,
+			ParameterChange::VerifierBond(v) => params.verifier_bond = v,
+			ParameterChange::AttestationThreshold(v) => params.attestation_threshold = v,
 		}
 	}
 

@@ -47,7 +47,8 @@
 //! - Sponsors: [`Pallet::create_task`].
 //! - Aggregators: [`Pallet::bond_aggregator`], [`Pallet::unbond_aggregator`],
 //!   [`Pallet::submit_aggregate`].
-//! - Verifiers: [`Pallet::challenge_aggregate`].
+//! - Verifiers: [`Pallet::bond_verifier`], [`Pallet::attest_aggregate`],
+//!   [`Pallet::report_free_rider`], [`Pallet::challenge_aggregate`], [`Pallet::unbond_verifier`].
 //! - Anyone, to keep things moving: [`Pallet::start_round`], [`Pallet::finalize_round`],
 //!   [`Pallet::expire_task`], [`Pallet::close_proposal`], [`Pallet::unlock`].
 //! - Governance: [`Pallet::submit_proposal`], [`Pallet::vote`].
@@ -243,6 +244,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxTrainersPerTask: Get<u32>;
 
+		/// Most bonded verifiers per task (bounds the work of settling their attestations).
+		#[pallet::constant]
+		type MaxVerifiersPerTask: Get<u32>;
+
 		/// Most rounds per task.
 		#[pallet::constant]
 		type MaxRoundsPerTask: Get<u32>;
@@ -281,6 +286,8 @@ pub mod pallet {
 		ChallengeBond,
 		/// A proposer's deposit.
 		ProposalDeposit,
+		/// A verifier's bond.
+		VerifierBond,
 	}
 
 	/// Why the pallet freezes funds.
@@ -303,6 +310,7 @@ pub mod pallet {
 				"MaxCidLen must be within 8..=128"
 			);
 			assert!(T::MaxTrainersPerTask::get() > 0, "MaxTrainersPerTask must be positive");
+			assert!(T::MaxVerifiersPerTask::get() > 0, "MaxVerifiersPerTask must be positive");
 			assert!(T::MaxRoundsPerTask::get() > 0, "MaxRoundsPerTask must be positive");
 			assert!(T::MaxVotesPerAccount::get() > 0, "MaxVotesPerAccount must be positive");
 			assert!(T::MaxLapsesPerBlock::get() > 0, "MaxLapsesPerBlock must be positive");

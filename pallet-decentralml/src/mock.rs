@@ -81,6 +81,8 @@ parameter_types! {
 		safety_quorum: Perbill::from_percent(2),
 		safety_approval: Perbill::from_parts(666_666_667),
 		reveal_period: 3,
+		verifier_bond: 25,
+		attestation_threshold: 2,
 	};
 }
 
@@ -97,6 +99,7 @@ impl pallet_decentralml::Config for Test {
 	type MaxNameLen = ConstU32<64>;
 	type MaxCidLen = ConstU32<100>;
 	type MaxTrainersPerTask = ConstU32<8>;
+	type MaxVerifiersPerTask = ConstU32<3>;
 	type MaxRoundsPerTask = ConstU32<10>;
 	type MaxVotesPerAccount = ConstU32<4>;
 	type MaxLapsesPerBlock = ConstU32<2>;

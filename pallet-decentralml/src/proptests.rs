@@ -49,6 +49,11 @@ enum Action {
 	Reveal { who: AccountId, task: u32, bad: u8 },
 	Aggregate { who: AccountId, task: u32, mask: u8 },
 	Challenge { who: AccountId, task: u32 },
+	BondVerifier { who: AccountId, task: u32 },
+	UnbondVerifier { who: AccountId, task: u32 },
+	/// `right`: attest the aggregate's own digest (else another).
+	Attest { who: AccountId, task: u32, right: bool },
+	ReportFreeRider { who: AccountId, task: u32, trainer: AccountId },
 	Finalize { task: u32, wrong_round: bool },
 	Propose { who: AccountId, kind: u8, target: u32 },
 	Vote { who: AccountId, proposal: u32, aye: bool, balance: u64, conviction: u8 },
@@ -88,6 +93,12 @@ fn action() -> impl Strategy<Value = Action> {
 		),
 		3 => (who(), 0..3u32, any::<u8>()).prop_map(|(who, task, mask)| Action::Aggregate { who, task, mask }),
 		1 => (who(), 0..3u32).prop_map(|(who, task)| Action::Challenge { who, task }),
+		2 => (who(), 0..3u32).prop_map(|(who, task)| Action::BondVerifier { who, task }),
+		1 => (who(), 0..3u32).prop_map(|(who, task)| Action::UnbondVerifier { who, task }),
+		3 => (who(), 0..3u32, any::<bool>()).prop_map(|(who, task, right)| Action::Attest { who, task, right }),
+		2 => (who(), 0..3u32, 1..=ACCOUNTS).prop_map(
+			|(who, task, trainer)| Action::ReportFreeRider { who, task, trainer }
+		),
 		4 => (0..3u32, prop::bool::weighted(0.1)).prop_map(|(task, wrong_round)| Action::Finalize { task, wrong_round }),
 		2 => (who(), 0..6u8, 0..3u32).prop_map(|(who, kind, target)| Action::Propose { who, kind, target }),
 		4 => (who(), 0..4u32, any::<bool>(), 0..12_000u64, 0..7u8).prop_map(
@@ -234,6 +245,26 @@ fn run(action: &Action) -> bool {
 		},
 		Action::Challenge { who, task } =>
 			DecentralMl::challenge_aggregate(signed(who), task, current_round(task), cref(7)),
+		Action::BondVerifier { who, task } => DecentralMl::bond_verifier(signed(who), task),
+		Action::UnbondVerifier { who, task } => DecentralMl::unbond_verifier(signed(who), task),
+		Action::Attest { who, task, right } => {
+			let published = Rounds::<Test>::get(task)
+				.and_then(|r| r.aggregate)
+				.map(|a| a.weights.digest)
+				.unwrap_or([0; 32]);
+			let digest = if right { published } else { [0xEE; 32] };
+			DecentralMl::attest_aggregate(signed(who), task, current_round(task), digest)
+				.map(|_| ())
+				.map_err(|e| e.error)
+		},
+		Action::ReportFreeRider { who, task, trainer } => DecentralMl::report_free_rider(
+			signed(who),
+			task,
+			current_round(task),
+			trainer,
+			FreeRiderKind::Copy,
+			cref(9),
+		),
 		Action::Finalize { task, wrong_round } => DecentralMl::finalize_round(
 			signed(1),
 			task,
@@ -356,6 +387,10 @@ fn assert_all_released() {
 	assert_eq!(Rounds::<Test>::iter().count(), 0);
 	assert_eq!(Commitments::<Test>::iter().count(), 0);
 	assert_eq!(Updates::<Test>::iter().count(), 0);
+	assert_eq!(crate::Verifiers::<Test>::iter().count(), 0);
+	assert_eq!(crate::VerifierCount::<Test>::iter().count(), 0);
+	assert_eq!(crate::Attestations::<Test>::iter().count(), 0);
+	assert_eq!(crate::FreeRiderReports::<Test>::iter().count(), 0);
 	assert!(TrainerProfiles::<Test>::iter().all(|(_, p)| p.active_tasks == 0));
 }
 

@@ -88,6 +88,49 @@ mod storage {
 		OptionQuery,
 	>;
 
+	/// Bonded verifiers of each task and their (native, held) bonds.
+	#[pallet::storage]
+	pub type Verifiers<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		BalanceOf<T>,
+		OptionQuery,
+	>;
+
+	/// Number of bonded verifiers of each task.
+	#[pallet::storage]
+	pub type VerifierCount<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, u32, ValueQuery>;
+
+	/// Each bonded verifier's latest attestation of a task's aggregate (an attestation of an
+	/// earlier round is stale and ignored).
+	#[pallet::storage]
+	pub type Attestations<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		Attestation,
+		OptionQuery,
+	>;
+
+	/// The round in which a verifier last reported a trainer of a task as a free rider, by
+	/// (task, trainer, verifier): one report per verifier, trainer and round.
+	#[pallet::storage]
+	pub type FreeRiderReports<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Blake2_128Concat, TaskId>,
+			NMapKey<Blake2_128Concat, T::AccountId>,
+			NMapKey<Blake2_128Concat, T::AccountId>,
+		),
+		RoundIndex,
+		OptionQuery,
+	>;
+
 	/// The id the next proposal gets.
 	#[pallet::storage]
 	pub type NextProposalId<T> = StorageValue<_, ProposalId, ValueQuery>;

@@ -65,6 +65,11 @@ pub trait WeightInfo {
 	fn unlock(v: u32, ) -> Weight;
 	fn council_suspend() -> Weight;
 	fn process_lapses(n: u32, ) -> Weight;
+	fn bond_verifier() -> Weight;
+	fn unbond_verifier() -> Weight;
+	fn attest_aggregate(v: u32, ) -> Weight;
+	fn report_free_rider() -> Weight;
+	fn settle_verifiers(v: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_decentralml` measured on the machine above.
@@ -530,6 +535,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
+	fn bond_verifier() -> Weight {
+		Weight::from_parts(90_000_000, 3949)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn unbond_verifier() -> Weight {
+		Weight::from_parts(80_000_000, 12357)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	fn attest_aggregate(v: u32, ) -> Weight {
+		Weight::from_parts(120_000_000, 12357)
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+	}
+	fn report_free_rider() -> Weight {
+		Weight::from_parts(50_000_000, 12357)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	fn settle_verifiers(v: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 3606)
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+	}
 }
 
 // For tests and mocks: the same figures against RocksDB costs.
@@ -671,5 +707,36 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
+	}
+	fn bond_verifier() -> Weight {
+		Weight::from_parts(90_000_000, 3949)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn unbond_verifier() -> Weight {
+		Weight::from_parts(80_000_000, 12357)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn attest_aggregate(v: u32, ) -> Weight {
+		Weight::from_parts(120_000_000, 12357)
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+	}
+	fn report_free_rider() -> Weight {
+		Weight::from_parts(50_000_000, 12357)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn settle_verifiers(v: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 3606)
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
 	}
 }

@@ -217,6 +217,10 @@ parameter_types! {
 		safety_quorum: Perbill::from_parts(2_000),
 		safety_approval: Perbill::from_parts(666_666_667),
 		reveal_period: MINUTES,
+		verifier_bond: 5 * UNIT,
+		// Two bonded verifiers attesting the same digest decide a challenge (2 of 3 in the
+		// federation's layout); a split goes to the vote.
+		attestation_threshold: 2,
 	};
 }
 
@@ -240,6 +244,7 @@ impl pallet_decentralml::Config for Runtime {
 	type MaxNameLen = ConstU32<64>;
 	type MaxCidLen = ConstU32<128>;
 	type MaxTrainersPerTask = ConstU32<256>;
+	type MaxVerifiersPerTask = ConstU32<16>;
 	type MaxRoundsPerTask = ConstU32<1_000>;
 	type MaxVotesPerAccount = ConstU32<64>;
 	type MaxLapsesPerBlock = ConstU32<32>;

@@ -1,4 +1,5 @@
-//! Challenges: a participant disputes an aggregate, governance resolves it.
+//! Challenges: a participant disputes an aggregate; the bonded verifiers' attestations decide
+//! it when enough of them agree (see `verifiers`), governance otherwise.
 
 use crate::{pallet::*, types::*};
 use frame_support::{ensure, pallet_prelude::*};
@@ -17,6 +18,7 @@ impl<T: Config> Pallet<T> {
 		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
 		ensure!(current.index == round, Error::<T>::WrongRound);
 		ensure!(current.status == RoundStatus::Aggregated, Error::<T>::NotAggregated);
+		ensure!(!current.decided, Error::<T>::ChallengeWindowClosed);
 		let aggregate = current.aggregate.as_ref().ok_or(Error::<T>::NotAggregated)?;
 		let now = Self::now();
 		ensure!(
@@ -75,19 +77,40 @@ impl<T: Config> Pallet<T> {
 		if current.index != round || current.status != RoundStatus::Challenged {
 			return;
 		}
-		let Some(challenge) = current.challenge.take() else { return };
-		if challenge.proposal != proposal_id {
+		if current.challenge.as_ref().map(|c| c.proposal) != Some(proposal_id) {
 			return;
 		}
+		Self::decide_aggregate(task_id, &mut task, &mut current, upheld);
+		Rounds::<T>::insert(task_id, current);
+		Tasks::<T>::insert(task_id, task);
+	}
+
+	/// Decide the aggregate of the running round `current` of `task_id`, by the vote on its
+	/// challenge or by the verifiers' attestations. Upheld: the aggregator's bond goes to the
+	/// challenger (to the sponsor when no one challenged) and the round fails. Dismissed (only
+	/// with a challenge): the challenger's bond goes to the aggregator and the aggregate
+	/// stands, open to no further challenge. Either way the verifiers whose attestation says
+	/// otherwise lose their bond to the side that was right. Returns the verifiers settled.
+	pub(crate) fn decide_aggregate(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		current: &mut RoundOf<T>,
+		upheld: bool,
+	) -> u32 {
 		let Some(aggregator) = current.aggregate.as_ref().map(|a| a.aggregator.clone()) else {
-			return;
+			return 0;
 		};
-		let challenger = challenge.challenger;
-		if upheld {
-			Self::release_native(HoldReason::ChallengeBond, &challenger, challenge.bond);
+		let round = current.index;
+		let challenge = current.challenge.take();
+		let winner = if upheld {
+			let beneficiary =
+				challenge.as_ref().map(|c| c.challenger.clone()).unwrap_or(task.sponsor.clone());
+			if let Some(challenge) = challenge.as_ref() {
+				Self::release_native(HoldReason::ChallengeBond, &challenge.challenger, challenge.bond);
+			}
 			let mut slashed = Zero::zero();
 			if let Some((bonded, bond)) = task.aggregator.take() {
-				slashed = Self::slash_held(HoldReason::AggregatorBond, &bonded, &challenger, bond);
+				slashed = Self::slash_held(HoldReason::AggregatorBond, &bonded, &beneficiary, bond);
 				// Anything that could not be moved is released.
 				Self::release_native(
 					HoldReason::AggregatorBond,
@@ -97,35 +120,46 @@ impl<T: Config> Pallet<T> {
 			}
 			current.status = RoundStatus::Failed;
 			current.aggregate = None;
-			Self::deposit_event(Event::ChallengeUpheld {
-				task_id,
-				round,
-				challenger,
-				aggregator,
-				slashed,
-			});
+			match challenge {
+				Some(challenge) => Self::deposit_event(Event::ChallengeUpheld {
+					task_id,
+					round,
+					challenger: challenge.challenger,
+					aggregator: aggregator.clone(),
+					slashed,
+				}),
+				None => Self::deposit_event(Event::AggregateRejectedByVerifiers {
+					task_id,
+					round,
+					aggregator: aggregator.clone(),
+					slashed,
+				}),
+			}
+			beneficiary
 		} else {
+			let Some(challenge) = challenge else { return 0 };
 			let slashed = Self::slash_held(
 				HoldReason::ChallengeBond,
-				&challenger,
+				&challenge.challenger,
 				&aggregator,
 				challenge.bond,
 			);
 			Self::release_native(
 				HoldReason::ChallengeBond,
-				&challenger,
+				&challenge.challenger,
 				challenge.bond.saturating_sub(slashed),
 			);
 			current.status = RoundStatus::Aggregated;
+			current.decided = true;
 			Self::deposit_event(Event::ChallengeDismissed {
 				task_id,
 				round,
-				challenger,
-				aggregator,
+				challenger: challenge.challenger,
+				aggregator: aggregator.clone(),
 				slashed,
 			});
-		}
-		Rounds::<T>::insert(task_id, current);
-		Tasks::<T>::insert(task_id, task);
+			aggregator
+		};
+		Self::settle_verifiers(task_id, round, upheld, &winner)
 	}
 }

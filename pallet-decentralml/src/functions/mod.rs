@@ -2,7 +2,8 @@
 //! calls one `do_*` function, which writes storage only after every check passed.
 //! [`escrow`] moves and holds funds, [`models`] and [`profiles`] keep the model registry and
 //! trainers' jurisdictions, [`tasks`] the task lifecycle, [`rounds`] the round from start to
-//! payout, [`challenges`] the objective challenge of an aggregate, [`try_state`] the
+//! payout, [`challenges`] the challenge of an aggregate, [`verifiers`]
+//! bonded verifiers' attestations and free-rider reports, [`try_state`] the
 //! invariants. Governance lives in `governance.rs`.
 
 use crate::{pallet::*, types::*};
@@ -18,6 +19,7 @@ mod rounds;
 mod tasks;
 #[cfg(any(feature = "try-runtime", test))]
 mod try_state;
+mod verifiers;
 
 impl<T: Config> Pallet<T> {
 	/// The current block number.

@@ -55,6 +55,9 @@ impl<T: Config> Pallet<T> {
 				expected: task.trainer_count,
 				commitments: 0,
 				submissions: 0,
+				agreements: 0,
+				disagreements: 0,
+				decided: false,
 				status: RoundStatus::Open,
 				aggregate: None,
 				challenge: None,
@@ -144,7 +147,7 @@ impl<T: Config> Pallet<T> {
 		Updates::<T>::insert(
 			task_id,
 			&who,
-			Update { round, content: update, samples, metrics, submitted_at: now },
+			Update { round, content: update, samples, metrics, submitted_at: now, flags: 0 },
 		);
 		Rounds::<T>::insert(task_id, current);
 		Self::deposit_event(Event::UpdateRevealed { task_id, round, trainer: who, samples });
@@ -301,10 +304,14 @@ impl<T: Config> Pallet<T> {
 		};
 		pay(task, &aggregate.aggregator, fee);
 		let rest: u128 = amount.saturating_sub(fee).saturated_into();
+		// A confirmed free rider earns nothing even if the aggregator included it.
+		let threshold = params.attestation_threshold;
 		let shares: Vec<(T::AccountId, u64)> = aggregate
 			.included
 			.iter()
-			.filter_map(|t| Updates::<T>::get(task_id, t).map(|u| (t.clone(), u.samples)))
+			.filter_map(|t| Updates::<T>::get(task_id, t).map(|u| (t.clone(), u)))
+			.filter(|(_, u)| u.flags < threshold)
+			.map(|(t, u)| (t, u.samples))
 			.collect();
 		let total = shares.iter().fold(0u128, |acc, (_, s)| acc.saturating_add(*s as u128));
 		if total > 0 {
@@ -351,7 +358,8 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::AggregatorUnbonded { task_id, aggregator, bond: rest });
 	}
 
-	/// Slash trainers that were due and did not submit; let leavers go.
+	/// Slash trainers that were due and did not submit (or whose update the verifiers
+	/// confirmed as a free rider); let leavers go.
 	pub(super) fn settle_participants(
 		task_id: TaskId,
 		task: &mut TaskOf<T>,
@@ -364,7 +372,11 @@ impl<T: Config> Pallet<T> {
 		let sponsor = task.sponsor.clone();
 		for (trainer, mut participant) in participants {
 			let due = participant.first_round <= current.index;
-			if due && !Updates::<T>::contains_key(task_id, &trainer) {
+			// A confirmed free rider is slashed as if it had not submitted.
+			let submitted = Updates::<T>::get(task_id, &trainer)
+				.map(|u| u.flags < params.attestation_threshold)
+				.unwrap_or(false);
+			if due && !submitted {
 				let amount = params.non_submit_slash.mul_floor(participant.stake);
 				if !amount.is_zero() {
 					let slashed = Self::slash_stake(task_id, &asset, &trainer, &sponsor, amount);

@@ -69,7 +69,7 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// End a task: refund the pool, return stakes and the aggregator bond, propose the final
+	/// End a task: refund the pool, return stakes and the aggregator's and verifiers' bonds, propose the final
 	/// version when completed. Returns the number of trainers released.
 	pub(crate) fn end_task(task_id: TaskId, task: &mut TaskOf<T>, status: TaskStatus) -> u32 {
 		let asset = task.terms.asset;
@@ -116,6 +116,7 @@ impl<T: Config> Pallet<T> {
 			Self::release_native(HoldReason::AggregatorBond, &aggregator, bond);
 			Self::deposit_event(Event::AggregatorUnbonded { task_id, aggregator, bond });
 		}
+		Self::release_verifiers(task_id);
 		Rounds::<T>::remove(task_id);
 		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
 		let _ = Commitments::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
@@ -240,6 +241,7 @@ impl<T: Config> Pallet<T> {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		ensure!(task.status.is_live(), Error::<T>::TaskNotLive);
 		ensure!(task.aggregator.is_none(), Error::<T>::AggregatorAlreadyBonded);
+		ensure!(!Verifiers::<T>::contains_key(task_id, &who), Error::<T>::AggregatorCannotVerify);
 		let bond = Params::<T>::get().aggregator_bond;
 		Self::escrow_in(task_id, &RewardAsset::Native, HoldReason::AggregatorBond, &who, bond)?;
 		task.aggregator = Some((who.clone(), bond));

@@ -23,6 +23,7 @@ impl<T: Config> Pallet<T> {
 		let mut bonds: Sums<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut challenge_bonds: Sums<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut deposits: Sums<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut verifier_bonds: Sums<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut escrowed: BTreeMap<TaskId, (T::AssetId, BalanceOf<T>)> = BTreeMap::new();
 		let mut profile_tasks: Sums<T::AccountId, u32> = BTreeMap::new();
 
@@ -136,6 +137,40 @@ impl<T: Config> Pallet<T> {
 				"update of non-participant"
 			);
 		}
+		for (task_id, verifier, bond) in Verifiers::<T>::iter() {
+			let task = Tasks::<T>::get(task_id).ok_or("verifier of unknown task")?;
+			ensure!(task.status.is_live(), "verifier of an ended task");
+			ensure!(
+				task.aggregator.map(|(a, _)| a != verifier).unwrap_or(true),
+				"aggregator is a verifier"
+			);
+			add(&mut verifier_bonds, verifier, bond);
+		}
+		for (task_id, count) in VerifierCount::<T>::iter() {
+			let listed = Verifiers::<T>::iter_prefix(task_id).count() as u32;
+			ensure!(listed == count && count <= <T::MaxVerifiersPerTask as frame_support::traits::Get<u32>>::get(), "verifier count");
+		}
+		for (task_id, verifier, _) in Attestations::<T>::iter() {
+			ensure!(Verifiers::<T>::contains_key(task_id, &verifier), "attestation of non-verifier");
+		}
+		for (task_id, round) in Rounds::<T>::iter() {
+			let (mut agree, mut disagree) = (0u32, 0u32);
+			for (_, attestation) in Attestations::<T>::iter_prefix(task_id) {
+				if attestation.round == round.index {
+					if attestation.agrees {
+						agree += 1;
+					} else {
+						disagree += 1;
+					}
+				}
+			}
+			// Overruled verifiers are unbonded (their attestations go), so the counts may
+			// exceed what is left, never fall below it.
+			ensure!(
+				agree <= round.agreements && disagree <= round.disagreements,
+				"attestation counts"
+			);
+		}
 		for (trainer, profile) in TrainerProfiles::<T>::iter() {
 			let expected = profile_tasks.remove(&trainer).unwrap_or(0);
 			ensure!(profile.active_tasks == expected, "profile task count differs");
@@ -178,14 +213,20 @@ impl<T: Config> Pallet<T> {
 		// Holds: every account the system knows, plus every one we expect something from.
 		let mut accounts: BTreeSet<T::AccountId> =
 			frame_system::Account::<T>::iter_keys().collect();
-		for map in [&model_deposits, &rewards, &stakes, &bonds, &challenge_bonds, &deposits] {
+		let maps = [
+			&model_deposits,
+			&rewards,
+			&stakes,
+			&bonds,
+			&challenge_bonds,
+			&deposits,
+			&verifier_bonds,
+		];
+		for map in maps {
 			accounts.extend(map.keys().cloned());
 		}
 		for who in accounts {
-			let expects_none =
-				[&model_deposits, &rewards, &stakes, &bonds, &challenge_bonds, &deposits]
-					.iter()
-					.all(|map| !map.contains_key(&who));
+			let expects_none = maps.iter().all(|map| !map.contains_key(&who));
 			if expects_none {
 				// One read instead of one per reason: nothing held means nothing held here.
 				ensure!(
@@ -197,6 +238,7 @@ impl<T: Config> Pallet<T> {
 							HoldReason::AggregatorBond,
 							HoldReason::ChallengeBond,
 							HoldReason::ProposalDeposit,
+							HoldReason::VerifierBond,
 						]
 						.into_iter()
 						.all(|r| T::NativeBalance::balance_on_hold(&r.into(), &who).is_zero()),
@@ -217,6 +259,7 @@ impl<T: Config> Pallet<T> {
 				(HoldReason::AggregatorBond, &bonds, "held aggregator bond differs"),
 				(HoldReason::ChallengeBond, &challenge_bonds, "held challenge bond differs"),
 				(HoldReason::ProposalDeposit, &deposits, "held proposal deposit differs"),
+				(HoldReason::VerifierBond, &verifier_bonds, "held verifier bond differs"),
 			] {
 				let held = T::NativeBalance::balance_on_hold(&reason.into(), &who);
 				let expected = map.get(&who).copied().unwrap_or_else(Zero::zero);

@@ -130,6 +130,8 @@ pub enum ProposalStatus {
 	Rejected,
 	/// Did not reach quorum; the deposit was slashed.
 	NoQuorum,
+	/// A challenge decided by the bonded verifiers' attestations before the vote closed.
+	Attested,
 }
 
 /// A governance proposal.

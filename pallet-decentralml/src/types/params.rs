@@ -39,6 +39,11 @@ pub struct ProtocolParams<Balance, BlockNumber> {
 	/// Blocks after a round's commitment deadline (or after its last expected commitment)
 	/// within which trainers reveal their updates.
 	pub reveal_period: BlockNumber,
+	/// Native bond a verifier puts up per task; lost when its attestation is overruled.
+	pub verifier_bond: Balance,
+	/// Bonded verifiers that must attest the same verdict (or report the same free rider) for
+	/// it to take effect without a vote (at least 1).
+	pub attestation_threshold: u32,
 }
 
 /// A change of one protocol parameter.
@@ -76,4 +81,8 @@ pub enum ParameterChange<Balance, BlockNumber> {
 	SafetyApproval(Perbill),
 	/// Set [`ProtocolParams::reveal_period`] (at least 1).
 	RevealPeriod(BlockNumber),
+	/// Set [`ProtocolParams::verifier_bond`].
+	VerifierBond(Balance),
+	/// Set [`ProtocolParams::attestation_threshold`] (at least 1).
+	AttestationThreshold(u32),
 }

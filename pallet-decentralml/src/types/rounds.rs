@@ -45,6 +45,39 @@ pub struct Aggregate<AccountId, BlockNumber, MaxTrainers: Get<u32>> {
 	pub submitted_at: BlockNumber,
 }
 
+/// What a verifier found a free rider's update to be (see docs/federated-learning.md).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum FreeRiderKind {
+	/// A copy of another trainer's update of this round or of an earlier one.
+	Copy,
+	/// The base model sent back (a zero or near-zero delta).
+	ZeroDelta,
+	/// Noise related to no other update.
+	Noise,
+}
+
+/// A bonded verifier's attestation of a round's aggregate.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Attestation {
+	/// The round attested.
+	pub round: RoundIndex,
+	/// The digest the verifier recomputed (all zero: no valid aggregate exists).
+	pub digest: [u8; 32],
+	/// Whether it equals the aggregate's digest.
+	pub agrees: bool,
+}
+
 /// A pending challenge of a round's aggregate.
 #[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
 pub struct Challenge<AccountId, Balance> {
@@ -81,6 +114,13 @@ pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
 	pub commitments: u32,
 	/// Updates revealed (opened commitments) so far.
 	pub submissions: u32,
+	/// Bonded verifiers whose attested digest equals the aggregate's.
+	pub agreements: u32,
+	/// Bonded verifiers whose attested digest differs from the aggregate's.
+	pub disagreements: u32,
+	/// The aggregate's challenge was dismissed: it stands, and takes no more attestations
+	/// or challenges.
+	pub decided: bool,
 	/// Current status.
 	pub status: RoundStatus,
 	/// The aggregate, once submitted.
@@ -129,4 +169,7 @@ pub struct Update<BlockNumber> {
 	pub metrics: Metrics,
 	/// Block at which it was submitted.
 	pub submitted_at: BlockNumber,
+	/// Bonded verifiers that reported it as a free rider; at the attestation threshold it is
+	/// confirmed: it earns nothing and its trainer is slashed as a no-show.
+	pub flags: u32,
 }
