@@ -56,7 +56,10 @@ PARAMETERS = {
     "safety_quorum": ("SafetyQuorum", "perbill"),
     "safety_approval": ("SafetyApproval", "perbill"),
     "reveal_period": ("RevealPeriod", "blocks"),
+    "verifier_bond": ("VerifierBond", "balance"),
+    "attestation_threshold": ("AttestationThreshold", "count"),
 }
+FREE_RIDER_KINDS = {"copy": "Copy", "zero": "ZeroDelta", "noise": "Noise"}
 
 
 # ---- parameter builders (pure) ---------------------------------------------------------------
@@ -328,7 +331,7 @@ class DecentralMl(DecentralMlReader):
 
     def task_call(self, signer: Keypair, call: str, task_id: TaskId, **kw: Any) -> Receipt:
         """cancel_task, expire_task, join_task, leave_task, bond_aggregator,
-        unbond_aggregator, start_round."""
+        unbond_aggregator, bond_verifier, unbond_verifier, start_round."""
         return self.call(signer, call, {"task_id": task_id}, **kw)
 
     def commit_update(
@@ -392,6 +395,40 @@ class DecentralMl(DecentralMlReader):
     ) -> Receipt:
         params = {"task_id": task_id, "round": round_index, "evidence": evidence.to_chain()}
         return self.call(signer, "challenge_aggregate", params, **kw)
+
+    def attest_aggregate(
+        self, signer: Keypair, task_id: TaskId, round_index: int, digest: bytes, **kw: Any
+    ) -> Receipt:
+        """As a bonded verifier, attest the aggregate digest one recomputed (32 bytes; all
+        zero when no valid aggregate exists)."""
+        if len(digest) != 32:
+            raise InputError("an attested digest is 32 bytes (sha-256 of the aggregate file)")
+        params = {"task_id": task_id, "round": round_index, "digest": to_hex(digest)}
+        return self.call(signer, "attest_aggregate", params, **kw)
+
+    def report_free_rider(
+        self,
+        signer: Keypair,
+        task_id: TaskId,
+        round_index: int,
+        trainer: Address,
+        kind: str,
+        evidence: ContentRef,
+        **kw: Any,
+    ) -> Receipt:
+        """As a bonded verifier, report ``trainer``'s revealed update as a free rider of
+        ``kind`` (copy, zero, noise) with ``evidence`` (what it duplicates)."""
+        if kind not in FREE_RIDER_KINDS:
+            known = ", ".join(FREE_RIDER_KINDS)
+            raise InputError(f"unknown free-rider kind {kind!r} (use {known})")
+        params = {
+            "task_id": task_id,
+            "round": round_index,
+            "trainer": trainer,
+            "kind": FREE_RIDER_KINDS[kind],
+            "evidence": evidence.to_chain(),
+        }
+        return self.call(signer, "report_free_rider", params, **kw)
 
     def finalize_round(
         self, signer: Keypair, task_id: TaskId, round_index: int, **kw: Any

@@ -184,6 +184,14 @@ class DecentralMlReader:
         """Revealed updates of the task's running round."""
         return self.records("Updates", "update", [task_id])
 
+    def verifiers(self, task_id: TaskId) -> list[Record]:
+        """Bonded verifiers of the task (the value is the bond)."""
+        return self.records("Verifiers", "verifier", [task_id])
+
+    def attestations(self, task_id: TaskId) -> list[Record]:
+        """Each verifier's latest attestation (``round``, ``digest``, ``agrees``)."""
+        return self.records("Attestations", "attestation", [task_id])
+
     def commitments(self, task_id: TaskId) -> list[Record]:
         """Commitments of the task's running round (revealed or not)."""
         return self.records("Commitments", "commitment", [task_id])

@@ -113,13 +113,16 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p = cmd(g, "show", "profile_show", "an account's trainer profile")
     p.add_argument("account")
 
-    # stake (aggregator bonds; holds are shown by `balance`)
-    g = group("stake", "aggregator bonds and held stakes")
-    p = cmd(g, "bond", "stake_bond", "bond as a task's aggregator")
+    # stake (aggregator and verifier bonds; holds are shown by `balance`)
+    g = group("stake", "aggregator and verifier bonds and held stakes")
+    verifier = "as a bonded verifier (attests aggregates, reports free riders)"
+    p = cmd(g, "bond", "stake_bond", "bond as a task's aggregator (or --verifier)")
     p.add_argument("task", type=int)
+    p.add_argument("--verifier", action="store_true", help=verifier)
     signer(p)
-    p = cmd(g, "unbond", "stake_unbond", "release one's aggregator bond")
+    p = cmd(g, "unbond", "stake_unbond", "release one's aggregator (or --verifier) bond")
     p.add_argument("task", type=int)
+    p.add_argument("--verifier", action="store_true", help=verifier)
     signer(p)
     p = cmd(g, "show", "stake_show", "stakes, bonds and votes held from an account")
     p.add_argument("account")
@@ -359,11 +362,11 @@ def leave(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stake_bond(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    return _task_call(ctx, "bond_aggregator", args.task)
+    return _task_call(ctx, "bond_verifier" if args.verifier else "bond_aggregator", args.task)
 
 
 def stake_unbond(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    return _task_call(ctx, "unbond_aggregator", args.task)
+    return _task_call(ctx, "unbond_verifier" if args.verifier else "unbond_aggregator", args.task)
 
 
 def round_start(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
@@ -442,9 +445,18 @@ def round_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     current = _dml(ctx).round(args.task)
     if current is None:
         raise InputError(f"task {args.task} has no round")
+    index = current.fields.get("index")
+    attestations = [
+        {"verifier": str(r.key[-1]), "digest": r.fields["digest"], "agrees": r.fields["agrees"]}
+        for r in _dml(ctx).attestations(args.task)
+        if r.fields.get("round") == index
+    ]
     if not ctx.json:
         pairs(list(current.fields.items()))
+        cols = [("verifier", "ATTESTED BY"), ("agrees", "AGREES"), ("digest", "DIGEST")]
+        table(attestations, cols, empty="(no attestations)")
     data: dict[str, Any] = current.to_json()
+    data["attestations"] = attestations
     return data
 
 

@@ -139,6 +139,11 @@ class RoundView:
     expected: int = 0
     """Trainers due when the round opened."""
     commitments: int = 0
+    agreements: int = 0
+    """Bonded verifiers whose attested digest equals the aggregate's."""
+    disagreements: int = 0
+    decided: bool = False
+    """A challenge of the aggregate was dismissed: it stands, no more attestations."""
 
     def reveals_open(self, block: int) -> bool:
         """Whether a reveal sent now lands in the reveal window (mirrors the pallet)."""
@@ -180,6 +185,9 @@ class RoundView:
             reveal_end=int(fields["reveal_end"]),
             expected=int(fields["expected"]),
             commitments=int(fields["commitments"]),
+            agreements=int(fields.get("agreements", 0)),
+            disagreements=int(fields.get("disagreements", 0)),
+            decided=bool(fields.get("decided", False)),
         )
 
 
@@ -192,6 +200,8 @@ class UpdateView:
     loss: float | None
     accuracy: float | None
     submitted_at: int
+    flags: int = 0
+    """Bonded verifiers that reported it as a free rider."""
 
     @classmethod
     def parse(cls, trainer: str, fields: dict[str, Any]) -> UpdateView:
@@ -204,6 +214,7 @@ class UpdateView:
             loss=loss,
             accuracy=acc,
             submitted_at=int(fields.get("submitted_at", 0)),
+            flags=int(fields.get("flags", 0)),
         )
 
 
@@ -281,6 +292,20 @@ class ChainPort(Protocol):
     ) -> Receipt: ...
 
     def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt: ...
+
+    def verifiers(self, task_id: int) -> dict[Address, int]:
+        """The task's bonded verifiers and their bonds."""
+        ...
+
+    def attestations(self, task_id: int, round_index: int) -> dict[Address, bool]:
+        """Verifiers that attested ``round_index``'s aggregate -> whether they agreed."""
+        ...
+
+    def attest(self, task_id: int, round_index: int, digest: bytes) -> Receipt: ...
+
+    def report_free_rider(
+        self, task_id: int, round_index: int, trainer: Address, kind: str, evidence: ContentRef
+    ) -> Receipt: ...
 
     def finalize(self, task_id: int, round_index: int) -> Receipt: ...
 
@@ -385,6 +410,26 @@ class LiveChain:
 
     def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt:
         return self.dml.challenge_aggregate(self.signer, task_id, round_index, evidence)
+
+    def verifiers(self, task_id: int) -> dict[Address, int]:
+        return {str(r.key[-1]): int(r.fields["value"]) for r in self.dml.verifiers(task_id)}
+
+    def attestations(self, task_id: int, round_index: int) -> dict[Address, bool]:
+        return {
+            str(r.key[-1]): bool(r.fields["agrees"])
+            for r in self.dml.attestations(task_id)
+            if int(r.fields["round"]) == round_index
+        }
+
+    def attest(self, task_id: int, round_index: int, digest: bytes) -> Receipt:
+        return self.dml.attest_aggregate(self.signer, task_id, round_index, digest)
+
+    def report_free_rider(
+        self, task_id: int, round_index: int, trainer: Address, kind: str, evidence: ContentRef
+    ) -> Receipt:
+        return self.dml.report_free_rider(
+            self.signer, task_id, round_index, trainer, kind, evidence
+        )
 
     def finalize(self, task_id: int, round_index: int) -> Receipt:
         return self.dml.finalize_round(self.signer, task_id, round_index)

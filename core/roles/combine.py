@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import IntegrityError, StorageError, TrainingError
 from ..storage.kubo import ContentStore
+from ..types import ContentRef
 from .chainview import ParticipantView, UpdateView
 from .learning import Learning, Weights, aggregation_seed, updates_digest
 
@@ -30,6 +31,11 @@ class Rejected:
 
     trainer: str
     reason: str
+    kind: str | None = None
+    """For a free rider: "copy", "zero" or "noise" (what a verifier reports on chain)."""
+    evidence: ContentRef | None = None
+    """For a copy: the content it duplicates (or the update itself, whose manifest names
+    another origin)."""
 
 
 def check_update(
@@ -70,6 +76,8 @@ def check_update(
             update.trainer,
             f"update was made by {origin.trainer} for task {origin.task} round {origin.round}: "
             "a copy, excluded",
+            kind="copy",
+            evidence=update.content,
         )
     return Checked(update, delta)
 
@@ -108,10 +116,12 @@ def screen_free_riders(
     kinds = {}
     for i, f in flags.items():
         reason = f.reason
+        evidence = None
         if f.other is not None:
-            reason += f" ({checked[f.other].update.trainer}, {checked[f.other].update.content.cid})"
+            evidence = checked[f.other].update.content
+            reason += f" ({checked[f.other].update.trainer}, {evidence.cid})"
         trainer = checked[i].update.trainer
-        flagged.append(Rejected(trainer, f"free rider ({f.kind}): {reason}"))
+        flagged.append(Rejected(trainer, f"free rider ({f.kind}): {reason}", f.kind, evidence))
         kinds[trainer] = f.kind
     kept = [c for i, c in enumerate(checked) if i not in flags]
     kept_sketches = np.asarray(

@@ -44,6 +44,8 @@ PHASES: Final[tuple[str, ...]] = (
     "aggregated",
     "verifying",
     "verified",
+    "attested",
+    "reported",
     "challenged",
     "finalized",
     "rejected",

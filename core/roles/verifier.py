@@ -3,6 +3,12 @@ weights and the included updates (in the on-chain order, with the task's rule), 
 digest with the published one, evaluate the published weights on its own held-out data, and
 challenge within the window when they differ (or when an included update is invalid).
 
+It bonds as a verifier of the task (if it can) and then also attests on chain the digest it
+recomputed (all zero when no valid aggregate exists) and reports the round's free riders
+(copies and zero deltas, with what they duplicate): at the chain's attestation threshold the
+verifiers' verdict takes effect without a vote. Unbonded (e.g. it cannot afford the bond) it
+still verifies and challenges.
+
 The evidence of a challenge is a JSON report on IPFS: the expected and the published digests,
 the reason, and the CID of the recomputed weights.
 """
@@ -20,9 +26,11 @@ from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView
 from .combine import (
     Checked,
+    Rejected,
     check_update,
     combine,
     load_sketches,
+    order_updates,
     save_sketches,
     screen_free_riders,
 )
@@ -58,6 +66,7 @@ class Verifier(Role):
             and self.verified_rounds() >= self.options.max_rounds
         ):
             raise RoleFinished(f"{self.verified_rounds()} aggregates verified")
+        self._bond(task)
         current = self.chain.round(self.task_id)
         if current is None:
             self.emit("waiting", "no round running", once=True)
@@ -66,22 +75,107 @@ class Verifier(Role):
             self._finalize_failed(current)
             return
         agg = current.aggregate
-        if current.status != "Aggregated" or agg is None:
+        if current.status not in ("Aggregated", "Challenged") or agg is None:
             self.emit("waiting", f"round {current.status}", round=current.index, once=True)
-            return
-        record = self.journal.round(current.index)
-        if record.get("aggregate") == agg.weights.digest_hex and record.get("verdict"):
-            self.emit("waiting", f"verdict: {record['verdict']}", round=current.index, once=True)
             return
         if agg.aggregator == self.chain.address:
             return
-        if block + 1 > agg.submitted_at + task.challenge_window:
+        record = self.journal.round(current.index)
+        if record.get("aggregate") == agg.weights.digest_hex and record.get("verdict"):
+            if self.bonded() and "attested" not in record and not current.decided:
+                # Verified before someone else's challenge, or the attestation failed to send.
+                self._attest(current, record.get("expected"))
+                return
+            self.emit("waiting", f"verdict: {record['verdict']}", round=current.index, once=True)
+            return
+        if current.status == "Aggregated" and block + 1 > agg.submitted_at + task.challenge_window:
             self.journal.update_round(
                 current.index, aggregate=agg.weights.digest_hex, verdict="window-closed"
             )
             self.emit("waiting", "challenge window closed before verification", round=current.index)
             return
         self._verify(task, current)
+
+    def bonded(self) -> bool:
+        return bool(self.journal.meta("verifier_bonded"))
+
+    def _bond(self, task: TaskView) -> None:
+        """Bond as a verifier of the task once (a refusal is reported, not fatal: an unbonded
+        verifier still challenges)."""
+        if self.journal.meta("verifier_bonded") is not None:
+            return
+        if self.chain.address in self.chain.verifiers(self.task_id):
+            self.journal.set_meta("verifier_bonded", True)
+            return
+        if task.aggregator == self.chain.address:
+            return
+        self.emit("joining", f"bonding as a verifier of task {self.task_id}")
+        try:
+            self.chain.task_call("bond_verifier", self.task_id)
+        except ExtrinsicFailed as exc:
+            if exc.error == "AlreadyVerifier":
+                self.journal.set_meta("verifier_bonded", True)
+                return
+            self.journal.set_meta("verifier_bonded", False)
+            self.emit(
+                "error",
+                f"not bonded as a verifier ({exc.error}): verifying and challenging without "
+                "attesting",
+            )
+            return
+        self.journal.set_meta("verifier_bonded", True)
+
+    def _attest(self, current: RoundView, expected: str | None) -> RoundView | None:
+        """Attest ``expected`` (hex sha-256 of the recomputed aggregate; None: no valid
+        aggregate). Returns the round as it stands afterwards."""
+        index = current.index
+        digest = bytes.fromhex(expected) if expected else bytes(32)
+        try:
+            receipt = self.chain.attest(self.task_id, index, digest)
+        except ExtrinsicFailed as exc:
+            # Closed, already attested, or no longer a verifier: nothing more to do here.
+            self.journal.update_round(index, attested=f"refused: {exc.error}")
+            self.emit("error", f"attestation refused: {exc.error}", round=index)
+            return self.chain.round(self.task_id)
+        attested = [e for e in receipt.events if e.name == "AggregateAttested"]
+        agrees = bool(attested[0].attributes.get("agrees")) if attested else expected is not None
+        self.journal.update_round(index, attested="agrees" if agrees else "disagrees")
+        decided = [
+            e.name
+            for e in receipt.events
+            if e.name in ("AggregateRejectedByVerifiers", "ChallengeUpheld", "ChallengeDismissed")
+        ]
+        note = f"; verifiers decided: {decided[0]}" if decided else ""
+        self.emit(
+            "attested",
+            f"attested {'agreement' if agrees else 'disagreement'} with the aggregate{note}",
+            round=index,
+        )
+        return self.chain.round(self.task_id)
+
+    def _report(self, current: RoundView, flagged: list[Rejected]) -> None:
+        """Report the round's copies and zero deltas on chain, once each (noise is excluded
+        by the aggregator but not reported: it is judged against the others, not proven)."""
+        index = current.index
+        done = set(self.journal.round(index).get("reported", []))
+        for rejected in flagged:
+            if rejected.kind not in ("copy", "zero") or rejected.trainer in done:
+                continue
+            evidence = rejected.evidence or current.base
+            try:
+                self.chain.report_free_rider(
+                    self.task_id, index, rejected.trainer, rejected.kind, evidence
+                )
+            except ExtrinsicFailed as exc:
+                self.emit("error", f"free-rider report refused: {exc.error}", round=index)
+                continue
+            done.add(rejected.trainer)
+            self.journal.update_round(index, reported=sorted(done))
+            self.emit(
+                "reported",
+                f"reported {rejected.trainer} as a free rider ({rejected.kind}, {evidence.cid})",
+                round=index,
+            )
 
     def _verify(self, task: TaskView, current: RoundView) -> None:
         agg = current.aggregate
@@ -145,11 +239,14 @@ class Verifier(Role):
         except TrainingError as exc:
             faults.append(f"the published aggregate is invalid: {exc}")
         samples = self.learning.dataset_size(self.dataset)
+        if self.bonded():
+            self._report(current, self._free_riders(current, base, updates, participants, checked))
         if not faults:
             self.journal.update_round(
                 index,
                 aggregate=agg.weights.digest_hex,
                 verdict="valid",
+                expected=expected_digest,
                 loss=loss,
                 accuracy=accuracy,
             )
@@ -161,8 +258,53 @@ class Verifier(Role):
                 accuracy=accuracy,
                 samples=samples,
             )
+            if self.bonded():
+                self._attest(current, expected_digest)
+            return
+        after = current
+        if self.bonded():
+            # Journal the verdict first: a restart then resends the attestation, not the work.
+            self.journal.update_round(index, aggregate=agg.weights.digest_hex, verdict="invalid")
+            after = self._attest(current, None) or current
+        if after.index == index and after.status == "Failed":
+            for fault in faults:
+                self.emit("rejected", fault, round=index)
+            self.journal.update_round(index, verdict="rejected by the verifiers' attestations")
+            return
+        if after.status == "Challenged":
+            for fault in faults:
+                self.emit("rejected", fault, round=index)
+            self.journal.update_round(index, verdict="invalid; already challenged")
             return
         self._challenge(task, current, faults, expected_digest, recomputed_ref, loss, accuracy)
+
+    def _free_riders(
+        self,
+        current: RoundView,
+        base: Any,
+        updates: dict[str, Any],
+        participants: dict[str, Any],
+        included: list[Checked],
+    ) -> list[Rejected]:
+        """Screen every revealed update of the round (the aggregator's exclusions too), in
+        aggregation order, for copies and zero deltas to report."""
+        index = current.index
+        known = {c.update.trainer: c for c in included}
+        ordered: list[Checked] = []
+        flagged: list[Rejected] = []
+        for update in order_updates(updates, index):
+            if update.trainer in known:
+                ordered.append(known[update.trainer])
+                continue
+            result = check_update(
+                self.store, self.learning, base, update, index, participants, task_id=self.task_id
+            )
+            if isinstance(result, Checked):
+                ordered.append(result)
+            elif result.kind is not None:
+                flagged.append(result)
+        previous = load_sketches(self.journal.directory, index - 1)
+        return flagged + screen_free_riders(ordered, previous).flagged
 
     def _challenge(
         self,

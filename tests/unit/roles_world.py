@@ -217,6 +217,13 @@ class Ledger:
     calls: list[tuple[str, str]] = field(default_factory=list)
     finalized: list[tuple[int, str]] = field(default_factory=list)
     files: ModelFiles | None = None
+    attestation_threshold: int = 2
+    verifier_funds: dict[str, bool] = field(default_factory=dict)
+    """Accounts that cannot afford the verifier bond map to False."""
+    verifiers: set[str] = field(default_factory=set)
+    attestations: dict[str, tuple[int, bytes, bool]] = field(default_factory=dict)
+    reports: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    """(round, trainer, verifier, kind, evidence cid)"""
 
     @property
     def now(self) -> int:
@@ -368,6 +375,14 @@ class FakeChain:
             if lg.aggregator is not None:
                 raise fail("AggregatorAlreadyBonded")
             lg.aggregator = self._address
+        elif call == "bond_verifier":
+            if self._address in lg.verifiers:
+                raise fail("AlreadyVerifier")
+            if lg.aggregator == self._address:
+                raise fail("AggregatorCannotVerify")
+            if not lg.verifier_funds.get(self._address, True):
+                raise fail("InsufficientBalance")
+            lg.verifiers.add(self._address)
         elif call == "start_round":
             if lg.round is not None:
                 raise fail("RoundInProgress")
@@ -491,6 +506,52 @@ class FakeChain:
         lg.calls.append(("challenge_aggregate", self._address))
         event = ChainEvent("DecentralMl", "AggregateChallenged", {"proposal_id": 7})
         return lg.receipt("challenge_aggregate", event)
+
+    def verifiers(self, task_id: int) -> dict[str, int]:
+        return {v: 25 for v in self.ledger.verifiers}
+
+    def attestations(self, task_id: int, round_index: int) -> dict[str, bool]:
+        return {v: a for v, (i, _, a) in self.ledger.attestations.items() if i == round_index}
+
+    def attest(self, task_id: int, round_index: int, digest: bytes) -> Receipt:
+        """Mirrors the pallet's counting; a disagreement threshold fails the round (the
+        slashing itself is the pallet's, tested there)."""
+        lg, r = self.ledger, self.ledger.round
+        if self._address not in lg.verifiers:
+            raise fail("NotVerifier")
+        if r is None or r.index != round_index:
+            raise fail("WrongRound")
+        if r.aggregate is None or r.status not in ("Aggregated", "Challenged") or r.decided:
+            raise fail("AttestationClosed")
+        if lg.attestations.get(self._address, (-1,))[0] == round_index:
+            raise fail("AlreadyAttested")
+        agrees = digest == r.aggregate.weights.digest
+        lg.attestations[self._address] = (round_index, digest, agrees)
+        key = "agreements" if agrees else "disagreements"
+        changes: dict[str, Any] = {key: getattr(r, key) + 1}
+        events = [ChainEvent("DecentralMl", "AggregateAttested", {"agrees": agrees})]
+        if not agrees and r.disagreements + 1 >= lg.attestation_threshold:
+            changes.update(status="Failed", aggregate=None, challenger=None, proposal=None)
+            events.append(ChainEvent("DecentralMl", "AggregateRejectedByVerifiers", {}))
+        lg.round = RoundView(**{**r.__dict__, **changes})
+        lg.calls.append(("attest_aggregate", self._address))
+        return lg.receipt("attest_aggregate", *events)
+
+    def report_free_rider(
+        self, task_id: int, round_index: int, trainer: str, kind: str, evidence: ContentRef
+    ) -> Receipt:
+        lg = self.ledger
+        if self._address not in lg.verifiers:
+            raise fail("NotVerifier")
+        update = lg.updates.get(trainer)
+        if update is None or update.round != round_index:
+            raise fail("UpdateNotFound")
+        if any(r[:3] == (round_index, trainer, self._address) for r in lg.reports):
+            raise fail("AlreadyReported")
+        lg.reports.append((round_index, trainer, self._address, kind, evidence.cid))
+        lg.updates[trainer] = UpdateView(**{**update.__dict__, "flags": update.flags + 1})
+        lg.calls.append(("report_free_rider", self._address))
+        return lg.receipt("report_free_rider")
 
     def finalize(self, task_id: int, round_index: int) -> Receipt:
         return self.ledger.finalize(self._address, round_index)

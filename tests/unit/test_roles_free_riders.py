@@ -75,6 +75,15 @@ def test_zero_and_noise_updates_are_excluded_and_unpaid(world: World, kind: str)
         world.ledger.paid[t] > 0 for t in record["included"]
     )
     assert not world.phases(phase="challenged")
+    # The bonded verifier reports a zero delta on chain (with the base as what it returns);
+    # noise is excluded but not reported (it is judged against the others, not proven).
+    reports = [(r[1], r[2], r[3]) for r in world.ledger.reports]
+    if kind == "zero":
+        assert reports == [("bad", "ver", "zero")]
+        assert world.ledger.reports[0][4] == world.ledger.files.initial_weights.cid
+    else:
+        assert reports == []
+    assert world.ledger.attestations["ver"][2] is True
 
 
 def test_a_copy_of_an_earlier_rounds_update_is_excluded(world: World) -> None:
@@ -99,6 +108,7 @@ def test_a_copy_of_an_earlier_rounds_update_is_excluded(world: World) -> None:
     (bad,) = [r for r in record["rejected"] if r[0] == "bad"]
     assert bad[1].startswith("free rider (copy)") and "previous round" in bad[1]
     assert "bad" not in world.ledger.paid
+    assert [(r[0], r[1], r[3]) for r in world.ledger.reports] == [(1, "bad", "copy")]
 
 
 def test_an_aggregate_including_a_zero_delta_is_challenged(world: World) -> None:
@@ -115,3 +125,44 @@ def test_an_aggregate_including_a_zero_delta_is_challenged(world: World) -> None
     drive(world, [world.verifier()], 2)
     challenged = world.phases("verifier", "challenged")
     assert challenged and "included a free rider, bad" in challenged[0].message
+    # It attested disagreement (all-zero digest) first; one verifier is below the threshold.
+    assert world.ledger.attestations["ver"] == (0, bytes(32), False)
+    assert ("bad", "ver", "zero") in [(r[1], r[2], r[3]) for r in world.ledger.reports]
+
+
+def included_zero_delta(world: World) -> None:
+    world.ledger.total_rounds = 1
+    honest = [world.trainer(t) for t in ("t1", "t2")]
+    rider(world, "bad")
+    open_round(world, honest)
+    inject(world, "bad", {k: np.zeros(s, np.float32) for k, s in SHAPES.items()})
+    drive(world, honest, 4)
+    weights = world.store.add_bytes(b"whatever").ref
+    FakeChain(world.ledger, "agg").submit_aggregate(TASK, 0, weights, ["t1", "t2", "bad"], 0.1, 0.9)
+
+
+def test_verifiers_at_the_threshold_fail_the_round_without_a_challenge(world: World) -> None:
+    included_zero_delta(world)
+    v1, v2 = world.verifier("v1"), world.verifier("v2")
+    v1.start()
+    v2.start()
+    v2.step(world.ledger.block)  # v2 attests first: below the threshold, so it challenges
+    v1.step(world.ledger.block)  # v1's attestation reaches it: the round fails
+    assert world.ledger.round is not None and world.ledger.round.status == "Failed"
+    assert world.ledger.round.disagreements == 2
+    assert [c[1] for c in world.ledger.calls if c[0] == "challenge_aggregate"] == ["v2"]
+    assert "verifiers decided" in world.phases("verifier", "attested")[-1].message
+    assert world.journal("verifier", "v1").round(0)["verdict"].startswith("rejected by")
+    drive(world, [v1, v2], 2)
+    assert world.ledger.finalized == [(0, "Failed")]
+
+
+def test_an_unbonded_verifier_still_challenges(world: World) -> None:
+    world.ledger.verifier_funds["ver"] = False
+    included_zero_delta(world)
+    drive(world, [world.verifier()], 3)
+    assert "ver" not in world.ledger.verifiers
+    assert world.phases("verifier", "challenged")
+    assert not world.ledger.attestations and not world.ledger.reports
+    (error,) = [e for e in world.phases("verifier", "error") if "not bonded" in e.message]
+    assert "InsufficientBalance" in error.message
