@@ -22,7 +22,7 @@ from .views.balances import Amount, BalanceView
 from .views.common import NATIVE, PALLET, PERBILL, ChainInfo, Heads, Token
 from .views.models import ModelRow, VersionRow
 from .views.proposals import ProposalRow, Thresholds
-from .views.tasks import Participant, TaskDetail, TaskRow, Update
+from .views.tasks import Attestation, Participant, TaskDetail, TaskRow, Update
 
 if TYPE_CHECKING:
     from decentralml.core.chain.client import ChainClient
@@ -177,8 +177,21 @@ class ChainBackend:
         paid = max(0, task.reward_per_round * task.total_rounds - task.pool)
         if task.status in ("Completed", "Cancelled", "Expired"):
             paid = max(0, task.reward_per_round * min(task.next_round, task.total_rounds))
+        index = None if current is None else current.fields.get("index")
+        attestations = tuple(
+            Attestation(str(r.key[-1]), bool(r.get("agrees", False)))
+            for r in reader.attestations(task_id)
+            if index is not None and r.get("round") == index
+        )
         return TaskDetail(
-            task, None if current is None else current.fields, participants, updates, paid
+            task,
+            None if current is None else current.fields,
+            participants,
+            updates,
+            paid,
+            verifiers=tuple(str(r.key[-1]) for r in reader.verifiers(task_id)),
+            attestations=attestations,
+            threshold=int(reader.params().get("attestation_threshold", 0)),
         )
 
     def proposals(self) -> list[ProposalRow]:
@@ -405,7 +418,7 @@ def _accuracy(metrics: Any) -> float | None:
 
 
 def _update(r: Record) -> Update:
-    ref = r.get("update") or {}
+    ref = r.get("content") or r.get("update") or {}
     metrics = r.get("metrics") or {}
     return Update(
         str(r.key[-1]),
@@ -414,4 +427,5 @@ def _update(r: Record) -> Update:
         int(r.get("samples", 0)),
         _loss(metrics) or 0.0,
         _accuracy(metrics) or 0.0,
+        int(r.get("flags", 0)),
     )

@@ -27,11 +27,13 @@ from decentralml.tui.views.balances import Amount, BalanceView
 from decentralml.tui.views.common import NATIVE, ChainInfo, Heads, Token
 from decentralml.tui.views.models import ModelRow, VersionRow
 from decentralml.tui.views.proposals import ProposalRow, Thresholds
-from decentralml.tui.views.tasks import Participant, TaskDetail, TaskRow
+from decentralml.tui.views.tasks import Attestation, Participant, TaskDetail, TaskRow
 
 DML = 10**12
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
 BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+CHARLIE = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"
 DCC = Token("DCC", 12, 1)
 WEIGHT = {"None": 1, "Locked1x": 10, "Locked2x": 20, "Locked3x": 30}
 
@@ -174,7 +176,20 @@ class FakeBackend:
         participants = tuple(
             Participant(addr, task.stake, 0, False) for addr in (BOB, ALICE)[: task.trainers]
         )
-        return TaskDetail(task, None, participants, (), task.reward_per_round * task.next_round)
+        paid = task.reward_per_round * task.next_round
+        verifiers = (CHARLIE, DAVE)
+        if task.status != "Running":
+            return TaskDetail(task, None, participants, (), paid, verifiers, threshold=2)
+        # A running round's aggregate, attested by one of the two bonded verifiers so far.
+        current = {
+            "index": task.next_round - 1,
+            "status": "Aggregated",
+            "aggregate": {"aggregator": BOB},
+        }
+        attestations = (Attestation(CHARLIE, True),)
+        return TaskDetail(
+            task, current, participants, (), paid, verifiers, attestations, threshold=2
+        )
 
     def proposals(self) -> list[ProposalRow]:
         self._check()

@@ -537,3 +537,37 @@ def test_chain_backend_keystore_lock_and_role_password(tmp_path: Path) -> None:
     assert not backend.locked() and backend.role_password() == "pw-carol-1"
     backend.set_account("carol")  # switching (even to the same account) forgets the secret
     assert backend.locked() and backend.role_password() is None
+
+
+def test_task_detail_shows_each_verifiers_attestation() -> None:
+    from decentralml.tui.screens.tasks import attestation_lines
+    from decentralml.tui.views.tasks import Attestation, TaskDetail
+
+    from .fakes import BOB, CHARLIE, DAVE, FakeBackend
+
+    task = FakeBackend().tasks()[1]
+    assert task.status == "Running"
+    detail = FakeBackend().task_detail(task.id)
+    assert detail is not None
+    lines = attestation_lines(detail)
+    assert lines[0].startswith("[b]Verifiers[/b] (2 bonded, 2 decide)")
+    assert "1 agree" in lines[0] and "0 disagree" in lines[0]
+    assert lines[1].endswith("agrees") and lines[2].endswith("not attested")
+    split = TaskDetail(
+        task,
+        {"index": 0, "aggregate": {"aggregator": BOB}},
+        (),
+        (),
+        0,
+        (CHARLIE, DAVE),
+        (Attestation(CHARLIE, True), Attestation(DAVE, False)),
+        threshold=2,
+    )
+    lines = attestation_lines(split)
+    assert "1 agree" in lines[0] and "1 disagree" in lines[0] and "DISAGREES" in lines[2]
+    # No aggregate yet: only who is bonded.
+    idle = TaskDetail(task, None, (), (), 0, (CHARLIE,), (), threshold=2)
+    assert attestation_lines(idle) == [
+        "[b]Verifiers[/b] (1 bonded, 2 decide)",
+        f"  {CHARLIE[:6]}…{CHARLIE[-4:]}  not attested",
+    ]

@@ -262,6 +262,7 @@ class TaskDetailScreen(ReportsWorkerErrors):
             yield Static(id="round", classes="section")
             yield Static(id="participants", classes="section")
             yield Static(id="updates", classes="section")
+            yield Static(id="verifiers", classes="section")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -326,11 +327,20 @@ class TaskDetailScreen(ReportsWorkerErrors):
         self.query_one("#participants", Static).update("\n".join(lines))
         lines = [f"[b]Updates this round[/b] ({len(d.updates)})"]
         for u in d.updates:
+            flagged = ""
+            if u.flags:
+                confirmed = d.threshold and u.flags >= d.threshold
+                flagged = (
+                    "  [red]free rider (confirmed)[/]"
+                    if confirmed
+                    else f"  [yellow]reported by {u.flags}[/]"
+                )
             lines.append(
                 f"  {short(u.trainer)}  round {u.round}  {u.samples} samples  "
-                f"loss {u.loss:.4f}  acc {u.accuracy:.3f}  {u.cid[:16]}…"
+                f"loss {u.loss:.4f}  acc {u.accuracy:.3f}  {u.cid[:16]}…{flagged}"
             )
         self.query_one("#updates", Static).update("\n".join(lines))
+        self.query_one("#verifiers", Static).update("\n".join(attestation_lines(d)))
 
     def action_join(self) -> None:
         self.app.submit_action(task_action("join_task", self.task_row, self.token))  # type: ignore[attr-defined]
@@ -340,3 +350,20 @@ class TaskDetailScreen(ReportsWorkerErrors):
 
     def action_train(self) -> None:
         self.app.switch_mode("training")
+
+
+def attestation_lines(d: TaskDetail) -> list[str]:
+    """The verifiers section: who is bonded and how they attested the running aggregate."""
+    agree = sum(1 for a in d.attestations if a.agrees)
+    disagree = len(d.attestations) - agree
+    head = f"[b]Verifiers[/b] ({len(d.verifiers)} bonded, {d.threshold} decide)"
+    if d.round is not None and d.round.get("aggregate"):
+        head += f"   attestations: [green]{agree} agree[/]  "
+        head += f"[red]{disagree} disagree[/]" if disagree else "0 disagree"
+    lines = [head]
+    attested = {a.verifier: a.agrees for a in d.attestations}
+    for v in d.verifiers:
+        verdict = attested.get(v)
+        text = "not attested" if verdict is None else ("agrees" if verdict else "[red]DISAGREES[/]")
+        lines.append(f"  {short(v)}  {text}")
+    return lines

@@ -103,6 +103,16 @@ class Update:
     samples: int
     loss: float
     accuracy: float
+    flags: int = 0
+    """Bonded verifiers that reported it as a free rider."""
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A bonded verifier's attestation of the running round's aggregate."""
+
+    verifier: str
+    agrees: bool
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ class TaskDetail:
     participants: tuple[Participant, ...]
     updates: tuple[Update, ...]
     paid_out: int
+    verifiers: tuple[str, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    """Of the running round's aggregate."""
+    threshold: int = 0
+    """Verifiers needed to decide an aggregate (or confirm a free rider) without a vote."""
 
 
 def task_action(call: str, task: TaskRow, token: Token) -> Action:
