@@ -19,6 +19,14 @@ the aggregate, which is submitted and finalized on chain. Measured from the chai
 - ``copy_detected_before_payout``: 1 when all four were flagged before the round was
   finalized (target 1).
 
+Two bonded verifiers (Charlie and Dave) report each provable free rider (the copies, with the
+copied update as evidence, and the zero delta, with the base) on chain before the payout and
+attest the aggregate; at the chain's threshold of 2 the reports are confirmed without a vote:
+
+- ``provable_free_riders_slashed_on_chain``: of the three, how many the chain slashed
+  (``StakeSlashed`` at finalization; target 3). The noise sender is excluded and unpaid, not
+  slashed: noise is judged against the other updates, not proven by two references.
+
     nice -n 10 .venv/bin/python bench/fl_free_riders.py [--seed 0]
 """
 
@@ -37,6 +45,7 @@ from decentralml.core.chain.decentralml import DecentralMl
 from decentralml.core.config import IpfsConfig
 from decentralml.core.fl.freeriders import update_norm
 from decentralml.core.fl.weights import UpdateOrigin
+from decentralml.core.keys import dev_keypair
 from decentralml.core.roles.chainview import LiveChain
 from decentralml.core.roles.combine import (
     check_update,
@@ -67,9 +76,10 @@ def one_round(
     keys: list[Keypair],
     aggregator: Keypair,
     shards: list[Any],
-    previous: tuple[Any, list[str]] | None,
+    previous: Any,
     rival_updates: dict[int, Any] | None,
     seed: int,
+    verifiers: list[Keypair],
 ) -> dict[str, Any]:
     """One round through commit-reveal, screening, aggregation and payout."""
     from decentralml.core.fl.train import local_update
@@ -113,6 +123,17 @@ def one_round(
         checked.append(found)
     screened = screen_free_riders(checked, previous)
     flagged = set(screened.kinds)
+    for rejected in screened.flagged:  # the verifiers' reports (as roles.verifier sends them)
+        if rejected.kind in ("copy", "zero"):
+            for verifier in verifiers:
+                dml.report_free_rider(
+                    verifier,
+                    task,
+                    index,
+                    rejected.trainer,
+                    rejected.kind,
+                    rejected.evidence or current.base,
+                )
     _, payload = combine(
         learning, spec, "fedavg", base, screened.kept, task=task, round_index=index
     )
@@ -121,21 +142,27 @@ def one_round(
     receipt = dml.submit_aggregate(
         aggregator, task, index, weights, [c.update.trainer for c in screened.kept], loss, accuracy
     )
+    for verifier in verifiers:
+        dml.attest_aggregate(verifier, task, index, weights.digest)
     while client.block_number() <= receipt.block_number + 1:
         time.sleep(0.2)
     final = dml.finalize_round(aggregator, task, index)
     paid: dict[str, int] = {}
+    slashed: set[str] = set()
     for event in final.events:
         if event.pallet == "DecentralMl" and event.name == "RewardPaid":
             account = str(event.attributes["account"])
             paid[account] = paid.get(account, 0) + int(event.attributes["amount"])
+        if event.pallet == "DecentralMl" and event.name == "StakeSlashed":
+            slashed.add(str(event.attributes["trainer"]))
     return {
         "flagged": flagged,
         "kinds": screened.kinds,
         "reasons": [f"{r.trainer}: {r.reason}" for r in screened.flagged],
         "paid": paid,
+        "slashed": slashed,
         "deltas": deltas,
-        "previous": (screened.sketches, screened.trainers),
+        "previous": screened.previous,
     }
 
 
@@ -157,14 +184,18 @@ def scenario(seed: int) -> dict[str, Any]:
             learning = FlLearning()
             learning.prepare(spec)
             task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
+            verifiers = [dev_keypair(uri, client.chain_type()) for uri in ("//Charlie", "//Dave")]
+            for verifier in verifiers:
+                DecentralMl(client).task_call(verifier, "bond_verifier", task)
             reward = int(DecentralMl(client).task(task).fields["terms"]["reward_per_round"])
             first = one_round(
                 client, store, learning, spec, task, keys, aggregator, shards, None, None, seed,
+                verifiers,
             )  # fmt: skip
             rivals = {r: first["deltas"][r] for r in COPIERS.values()}
             second = one_round(
                 client, store, learning, spec, task, keys, aggregator, shards,
-                first["previous"], rivals, seed,
+                first["previous"], rivals, seed, verifiers,
             )  # fmt: skip
             client.close()
         finally:
@@ -184,7 +215,11 @@ def scenario(seed: int) -> dict[str, Any]:
     }
     right_kind = int(all(second["kinds"].get(a) == k for a, k in kinds.items()))
     honest_paid = len([a for a in second["paid"] if a in set(addresses) - riders])
+    provable = {addresses[i] for i in (*COPIERS, ZERO)}
+    print("slashed at round 1's finalization:", sorted(second["slashed"]), flush=True)
     return {
+        "slashed": len(provable & second["slashed"]),
+        "honest_slashed": len((first["slashed"] | second["slashed"]) - provable),
         "share": share,
         "honest_flagged": honest_flagged,
         "detected": detected,
@@ -208,6 +243,16 @@ def main() -> None:
             result("copy_detected_before_payout", detected, "all four flagged", "1", detected == 1),
             result("free_riders_flagged_with_their_kind", got["right_kind"], "bool", None, None),
             result("honest_paid_round_1", got["honest_paid"], "trainers of 6", None, None),
+            result(
+                "provable_free_riders_slashed_on_chain",
+                got["slashed"],
+                "of 3 (2 copies, 1 zero delta)",
+                "3",
+                got["slashed"] == 3,
+            ),
+            result(
+                "others_slashed", got["honest_slashed"], "accounts", "0", got["honest_slashed"] == 0
+            ),
         ],
     )
 

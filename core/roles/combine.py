@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import IntegrityError, StorageError, TrainingError
+from ..errors import ChainError, IntegrityError, StorageError, TrainingError
 from ..storage.kubo import ContentStore
 from ..types import ContentRef
-from .chainview import ParticipantView, UpdateView
+from .chainview import ParticipantView, UpdateView, content_ref
 from .learning import Learning, Weights, aggregation_seed, updates_digest
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,17 @@ class Screened:
     sketches: Any  # numpy (len(kept), SKETCH) float64
     trainers: list[str]  # of the kept sketches, in order
 
+    @property
+    def previous(self) -> Previous:
+        """What the next round's screening compares with: these sketches, trainers, refs."""
+        return self.sketches, self.trainers, [c.update.content for c in self.kept]
 
-def screen_free_riders(
-    checked: Sequence[Checked], previous: tuple[Any, list[str]] | None = None
-) -> Screened:
+
+Previous = tuple[Any, list[str], list[ContentRef]]
+"""The previous round's kept sketches, their trainers and their updates' content refs."""
+
+
+def screen_free_riders(checked: Sequence[Checked], previous: Previous | None = None) -> Screened:
     """Flag zero deltas, copies (of this round's earlier updates or of ``previous``: the
     sketches and trainers of the previous round's included updates) and noise
     (``core/fl/freeriders.py``)."""
@@ -106,7 +113,8 @@ def screen_free_riders(
 
     sketches = [sketch(c.delta) for c in checked]
     norms = [update_norm(c.delta) for c in checked]
-    prev, prev_owners = ([], []) if previous is None else (list(previous[0]), previous[1])
+    prev, prev_owners, prev_refs = ([], [], []) if previous is None else previous
+    prev = list(prev)
     owners = [c.update.trainer for c in checked]
     flags = {
         f.index: f
@@ -120,6 +128,9 @@ def screen_free_riders(
         if f.other is not None:
             evidence = checked[f.other].update.content
             reason += f" ({checked[f.other].update.trainer}, {evidence.cid})"
+        elif f.previous is not None and f.previous < len(prev_refs):
+            evidence = prev_refs[f.previous]
+            reason += f" ({prev_owners[f.previous]}, {evidence.cid})"
         trainer = checked[i].update.trainer
         flagged.append(Rejected(trainer, f"free rider ({f.kind}): {reason}", f.kind, evidence))
         kinds[trainer] = f.kind
@@ -130,24 +141,28 @@ def screen_free_riders(
     return Screened(kept, flagged, kinds, kept_sketches, [c.update.trainer for c in kept])
 
 
-def load_sketches(directory: Any, round_index: int) -> tuple[Any, list[str]] | None:
-    """The sketches (and their trainers) a role kept for ``round_index``; None if it has none
-    or the file is torn (then copies of that round simply go unchecked)."""
+def load_sketches(directory: Any, round_index: int) -> Previous | None:
+    """The sketches (with their trainers and content refs) a role kept for ``round_index``;
+    None if it has none or the file is torn (then copies of that round simply go unchecked)."""
+    import json
+
     import numpy as np
 
     path = directory / f"sketches-r{round_index}.npz"
     try:
         with np.load(path, allow_pickle=False) as data:
             sketches, trainers = data["sketches"], [str(t) for t in data["trainers"]]
-    except (OSError, ValueError, KeyError):
+            refs = [content_ref(r) for r in json.loads(str(data["refs"]))]
+    except (OSError, ValueError, KeyError, TypeError, ChainError):
         return None
-    if len(sketches) != len(trainers):
+    if not len(sketches) == len(trainers) == len(refs):
         return None
-    return sketches, trainers
+    return sketches, trainers, refs
 
 
 def save_sketches(directory: Any, round_index: int, screened: Screened) -> None:
     import io
+    import json
 
     import numpy as np
 
@@ -155,7 +170,8 @@ def save_sketches(directory: Any, round_index: int, screened: Screened) -> None:
 
     buf = io.BytesIO()
     trainers = np.asarray(screened.trainers, dtype=np.str_)
-    np.savez(buf, sketches=screened.sketches, trainers=trainers)
+    refs = json.dumps([c.update.content.to_json() for c in screened.kept])
+    np.savez(buf, sketches=screened.sketches, trainers=trainers, refs=np.asarray(refs))
     write_atomic(directory / f"sketches-r{round_index}.npz", buf.getvalue())
     (directory / f"sketches-r{round_index - 2}.npz").unlink(missing_ok=True)
 

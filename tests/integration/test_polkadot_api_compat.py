@@ -51,6 +51,8 @@ def test_polkadot_api_decodes_metadata_events_and_signs(dev_node: DevNode) -> No
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["specName"] == "decentralml"
     assert {"registerModel", "retireModel", "commitUpdate", "revealUpdate"} <= set(out["calls"])
+    verifier_calls = {"bondVerifier", "unbondVerifier", "attestAggregate", "reportFreeRider"}
+    assert verifier_calls <= set(out["calls"])
     assert "submitUpdate" not in out["calls"], "updates go through commit-reveal only"
     assert {"models", "nextModelId", "commitments", "updates"} <= set(out["storage"])
     assert {"ModelRegistered", "ModelRetired", "UpdateCommitted", "UpdateRevealed"} <= set(

@@ -109,6 +109,8 @@ def test_a_copy_of_an_earlier_rounds_update_is_excluded(world: World) -> None:
     assert bad[1].startswith("free rider (copy)") and "previous round" in bad[1]
     assert "bad" not in world.ledger.paid
     assert [(r[0], r[1], r[3]) for r in world.ledger.reports] == [(1, "bad", "copy")]
+    # The evidence is the copied update itself: the two content references prove the flag.
+    assert world.ledger.reports[0][4] == t1_round0
 
 
 def test_an_aggregate_including_a_zero_delta_is_challenged(world: World) -> None:
