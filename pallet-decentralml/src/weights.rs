@@ -4,7 +4,7 @@
 //!
 //! DO NOT EDIT: regenerate with `scripts/bench-weights` (see node-config/README.md).
 //!
-//! CLI VERSION 62.0.0, DATE: 2026-12-06
+//! CLI VERSION 62.0.0, DATE: 2026-12-07
 //! STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
@@ -80,15 +80,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:0 w:1)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	fn register_model() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `142`
-		//  Estimated: `3658`
-		// Minimum execution time: 68_537_000 picoseconds.
-		Weight::from_parts(73_102_000, 3658)
+		//  Estimated: `3676`
+		// Minimum execution time: 68_146_000 picoseconds.
+		Weight::from_parts(73_793_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -97,13 +97,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn retire_model() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `968`
 		//  Estimated: `4198`
-		// Minimum execution time: 59_615_000 picoseconds.
-		Weight::from_parts(93_131_000, 4198)
+		// Minimum execution time: 56_728_000 picoseconds.
+		Weight::from_parts(63_214_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `41`
 		//  Estimated: `3519`
-		// Minimum execution time: 14_815_000 picoseconds.
-		Weight::from_parts(16_913_000, 3519)
+		// Minimum execution time: 14_649_000 picoseconds.
+		Weight::from_parts(16_291_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -124,87 +124,95 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `117`
 		//  Estimated: `3519`
-		// Minimum execution time: 16_177_000 picoseconds.
-		Weight::from_parts(17_933_000, 3519)
+		// Minimum execution time: 16_300_000 picoseconds.
+		Weight::from_parts(18_034_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextTaskId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextTaskId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:0 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	fn create_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1105`
+		//  Measured:  `1125`
 		//  Estimated: `4198`
-		// Minimum execution time: 79_462_000 picoseconds.
-		Weight::from_parts(84_312_000, 4198)
+		// Minimum execution time: 79_686_000 picoseconds.
+		Weight::from_parts(83_970_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:258 w:258)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:256 w:256)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:0 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 256]`.
 	fn cancel_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `880 + n * (344 ±0)`
-		//  Estimated: `12357 + n * (2668 ±0)`
-		// Minimum execution time: 127_630_000 picoseconds.
-		Weight::from_parts(130_860_000, 12357)
-			// Standard Error: 140_139
-			.saturating_add(Weight::from_parts(60_999_630, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		//  Estimated: `12366 + n * (2686 ±0)`
+		// Minimum execution time: 139_928_000 picoseconds.
+		Weight::from_parts(145_694_000, 12366)
+			// Standard Error: 102_232
+			.saturating_add(Weight::from_parts(60_747_906, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:258 w:258)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:256 w:256)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:0 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 256]`.
 	fn expire_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `979 + n * (344 ±0)`
-		//  Estimated: `12357 + n * (2668 ±0)`
-		// Minimum execution time: 136_512_000 picoseconds.
-		Weight::from_parts(138_588_000, 12357)
-			// Standard Error: 427_633
-			.saturating_add(Weight::from_parts(62_544_804, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		//  Measured:  `999 + n * (344 ±0)`
+		//  Estimated: `12366 + n * (2686 ±0)`
+		// Minimum execution time: 153_421_000 picoseconds.
+		Weight::from_parts(14_194_462, 12366)
+			// Standard Error: 144_229
+			.saturating_add(Weight::from_parts(61_629_727, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
@@ -215,17 +223,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn join_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1379`
-		//  Estimated: `12357`
-		// Minimum execution time: 93_409_000 picoseconds.
-		Weight::from_parts(100_588_000, 12357)
+		//  Estimated: `12366`
+		// Minimum execution time: 93_117_000 picoseconds.
+		Weight::from_parts(98_505_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -234,13 +242,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Participants` (r:1 w:1)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:1 w:0)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:0 w:1)
@@ -248,158 +256,164 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn leave_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `888`
-		//  Estimated: `12357`
-		// Minimum execution time: 87_383_000 picoseconds.
-		Weight::from_parts(135_345_000, 12357)
+		//  Estimated: `12366`
+		// Minimum execution time: 87_159_000 picoseconds.
+		Weight::from_parts(92_257_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn bond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `659`
+		//  Measured:  `679`
 		//  Estimated: `3949`
-		// Minimum execution time: 75_897_000 picoseconds.
-		Weight::from_parts(83_461_000, 3949)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		// Minimum execution time: 79_084_000 picoseconds.
+		Weight::from_parts(83_996_000, 3949)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn unbond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `628`
-		//  Estimated: `12357`
-		// Minimum execution time: 64_473_000 picoseconds.
-		Weight::from_parts(69_539_000, 12357)
+		//  Estimated: `12366`
+		// Minimum execution time: 62_260_000 picoseconds.
+		Weight::from_parts(69_583_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	fn start_round() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1244`
-		//  Estimated: `12357`
-		// Minimum execution time: 33_876_000 picoseconds.
-		Weight::from_parts(37_530_000, 12357)
+		//  Measured:  `1264`
+		//  Estimated: `12366`
+		// Minimum execution time: 33_702_000 picoseconds.
+		Weight::from_parts(37_040_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:1 w:0)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:1 w:1)
 	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	fn commit_update() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `685`
-		//  Estimated: `12357`
-		// Minimum execution time: 36_745_000 picoseconds.
-		Weight::from_parts(40_536_000, 12357)
+		//  Measured:  `714`
+		//  Estimated: `12366`
+		// Minimum execution time: 36_267_000 picoseconds.
+		Weight::from_parts(39_409_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:1 w:0)
 	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:1 w:1)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
 	fn reveal_update() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `568`
-		//  Estimated: `12357`
-		// Minimum execution time: 34_597_000 picoseconds.
-		Weight::from_parts(39_267_000, 12357)
+		//  Measured:  `577`
+		//  Estimated: `12366`
+		// Minimum execution time: 34_504_000 picoseconds.
+		Weight::from_parts(38_040_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:256 w:0)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn submit_aggregate(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `819 + n * (254 ±0)`
-		//  Estimated: `12357 + n * (2741 ±0)`
-		// Minimum execution time: 36_991_000 picoseconds.
-		Weight::from_parts(16_322_984, 12357)
-			// Standard Error: 104_259
-			.saturating_add(Weight::from_parts(7_646_813, 0).saturating_mul(n.into()))
+		//  Measured:  `848 + n * (258 ±0)`
+		//  Estimated: `12366 + n * (2745 ±0)`
+		// Minimum execution time: 37_629_000 picoseconds.
+		Weight::from_parts(6_593_295, 12366)
+			// Standard Error: 15_141
+			.saturating_add(Weight::from_parts(6_937_309, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextProposalId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextProposalId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Proposals` (r:0 w:1)
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	fn challenge_aggregate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1314`
-		//  Estimated: `12357`
-		// Minimum execution time: 90_435_000 picoseconds.
-		Weight::from_parts(97_690_000, 12357)
+		//  Measured:  `1343`
+		//  Estimated: `12366`
+		// Minimum execution time: 85_920_000 picoseconds.
+		Weight::from_parts(94_333_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
+	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8892), added: 11367, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:258 w:258)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:256 w:256)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(266), added: 2741, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:256 w:256)
 	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:256 w:256)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:1)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Versions` (r:0 w:1)
@@ -407,34 +421,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn finalize_round(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2246 + n * (716 ±0)`
-		//  Estimated: `12357 + n * (2741 ±0)`
-		// Minimum execution time: 319_587_000 picoseconds.
-		Weight::from_parts(379_190_000, 12357)
-			// Standard Error: 986_851
-			.saturating_add(Weight::from_parts(130_693_654, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		//  Measured:  `2275 + n * (720 ±0)`
+		//  Estimated: `12366 + n * (2745 ±0)`
+		// Minimum execution time: 323_711_000 picoseconds.
+		Weight::from_parts(332_668_000, 12366)
+			// Standard Error: 206_130
+			.saturating_add(Weight::from_parts(121_873_837, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextProposalId` (r:1 w:1)
 	/// Proof: `DecentralMl::NextProposalId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Proposals` (r:0 w:1)
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	fn submit_proposal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `239`
-		//  Estimated: `3658`
-		// Minimum execution time: 67_755_000 picoseconds.
-		Weight::from_parts(72_375_000, 3658)
+		//  Measured:  `259`
+		//  Estimated: `3676`
+		// Minimum execution time: 67_575_000 picoseconds.
+		Weight::from_parts(72_622_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -453,27 +467,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566 + v * (35 ±0)`
 		//  Estimated: `5179`
-		// Minimum execution time: 52_089_000 picoseconds.
-		Weight::from_parts(56_809_531, 5179)
-			// Standard Error: 1_441
-			.saturating_add(Weight::from_parts(206_778, 0).saturating_mul(v.into()))
+		// Minimum execution time: 51_090_000 picoseconds.
+		Weight::from_parts(55_618_694, 5179)
+			// Standard Error: 1_519
+			.saturating_add(Weight::from_parts(214_340, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Proposals` (r:1 w:1)
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:1)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn close_proposal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `546`
+		//  Measured:  `566`
 		//  Estimated: `3769`
-		// Minimum execution time: 70_953_000 picoseconds.
-		Weight::from_parts(77_768_000, 3769)
+		// Minimum execution time: 73_916_000 picoseconds.
+		Weight::from_parts(78_254_000, 3769)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -492,10 +506,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `323 + v * (164 ±0)`
 		//  Estimated: `5179 + v * (2779 ±0)`
-		// Minimum execution time: 48_258_000 picoseconds.
-		Weight::from_parts(53_320_655, 5179)
-			// Standard Error: 5_284
-			.saturating_add(Weight::from_parts(4_382_634, 0).saturating_mul(v.into()))
+		// Minimum execution time: 48_274_000 picoseconds.
+		Weight::from_parts(54_447_350, 5179)
+			// Standard Error: 6_667
+			.saturating_add(Weight::from_parts(4_366_404, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -504,15 +518,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Models` (r:1 w:1)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
-	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(108), added: 603, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::PendingLapses` (r:1 w:1)
 	/// Proof: `DecentralMl::PendingLapses` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn council_suspend() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `910`
+		//  Measured:  `930`
 		//  Estimated: `4198`
-		// Minimum execution time: 25_093_000 picoseconds.
-		Weight::from_parts(28_056_000, 4198)
+		// Minimum execution time: 24_995_000 picoseconds.
+		Weight::from_parts(28_962_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -525,183 +539,269 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `119 + n * (741 ±0)`
 		//  Estimated: `3606 + n * (3208 ±0)`
-		// Minimum execution time: 5_774_000 picoseconds.
-		Weight::from_parts(15_318_601, 3606)
-			// Standard Error: 7_339
-			.saturating_add(Weight::from_parts(9_545_975, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_452_000 picoseconds.
+		Weight::from_parts(27_705_210, 3606)
+			// Standard Error: 86_443
+			.saturating_add(Weight::from_parts(10_424_138, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
+	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:1)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Params` (r:1 w:0)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn bond_verifier() -> Weight {
-		Weight::from_parts(90_000_000, 3949)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Proof Size summary in bytes:
+		//  Measured:  `843`
+		//  Estimated: `3949`
+		// Minimum execution time: 84_602_000 picoseconds.
+		Weight::from_parts(92_163_000, 3949)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:1)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Attestations` (r:1 w:1)
+	/// Proof: `DecentralMl::Attestations` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(80_000_000, 12357)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Proof Size summary in bytes:
+		//  Measured:  `1279`
+		//  Estimated: `12366`
+		// Minimum execution time: 83_512_000 picoseconds.
+		Weight::from_parts(89_694_000, 12366)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
+	/// Storage: `DecentralMl::Verifiers` (r:16 w:15)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Attestations` (r:17 w:16)
+	/// Proof: `DecentralMl::Attestations` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Params` (r:1 w:0)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:16 w:16)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:17 w:17)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// The range of component `v` is `[1, 16]`.
 	fn attest_aggregate(v: u32, ) -> Weight {
-		Weight::from_parts(120_000_000, 12357)
-			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+		// Proof Size summary in bytes:
+		//  Measured:  `1543 + v * (371 ±0)`
+		//  Estimated: `12366 + v * (2686 ±0)`
+		// Minimum execution time: 118_644_000 picoseconds.
+		Weight::from_parts(64_167_895, 12366)
+			// Standard Error: 50_188
+			.saturating_add(Weight::from_parts(72_990_711, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
+	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Updates` (r:1 w:1)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::FreeRiderReports` (r:1 w:1)
+	/// Proof: `DecentralMl::FreeRiderReports` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Params` (r:1 w:0)
+	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	fn report_free_rider() -> Weight {
-		Weight::from_parts(50_000_000, 12357)
+		// Proof Size summary in bytes:
+		//  Measured:  `960`
+		//  Estimated: `12366`
+		// Minimum execution time: 49_602_000 picoseconds.
+		Weight::from_parts(53_555_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	/// Storage: `DecentralMl::Attestations` (r:17 w:16)
+	/// Proof: `DecentralMl::Attestations` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Verifiers` (r:16 w:16)
+	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:16 w:16)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:17 w:17)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
+	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// The range of component `v` is `[0, 16]`.
 	fn settle_verifiers(v: u32, ) -> Weight {
-		Weight::from_parts(10_000_000, 3606)
-			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+		// Proof Size summary in bytes:
+		//  Measured:  `795 + v * (368 ±0)`
+		//  Estimated: `3593 + v * (2686 ±0)`
+		// Minimum execution time: 7_094_000 picoseconds.
+		Weight::from_parts(33_089_220, 3593)
+			// Standard Error: 57_455
+			.saturating_add(Weight::from_parts(70_394_172, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
 }
 
 // For tests and mocks: the same figures against RocksDB costs.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(73_102_000, 3658)
+		Weight::from_parts(73_793_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(93_131_000, 4198)
+		Weight::from_parts(63_214_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_trainer_profile() -> Weight {
-		Weight::from_parts(16_913_000, 3519)
+		Weight::from_parts(16_291_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn clear_trainer_profile() -> Weight {
-		Weight::from_parts(17_933_000, 3519)
+		Weight::from_parts(18_034_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn create_task() -> Weight {
-		Weight::from_parts(84_312_000, 4198)
+		Weight::from_parts(83_970_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn cancel_task(n: u32, ) -> Weight {
-		Weight::from_parts(130_860_000, 12357)
-			.saturating_add(Weight::from_parts(60_999_630, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
-	}
-	fn expire_task(n: u32, ) -> Weight {
-		Weight::from_parts(138_588_000, 12357)
-			.saturating_add(Weight::from_parts(62_544_804, 0).saturating_mul(n.into()))
+		Weight::from_parts(145_694_000, 12366)
+			.saturating_add(Weight::from_parts(60_747_906, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2668).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
+	}
+	fn expire_task(n: u32, ) -> Weight {
+		Weight::from_parts(14_194_462, 12366)
+			.saturating_add(Weight::from_parts(61_629_727, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	fn join_task() -> Weight {
-		Weight::from_parts(100_588_000, 12357)
+		Weight::from_parts(98_505_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn leave_task() -> Weight {
-		Weight::from_parts(135_345_000, 12357)
+		Weight::from_parts(92_257_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn bond_aggregator() -> Weight {
-		Weight::from_parts(83_461_000, 3949)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(83_996_000, 3949)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_aggregator() -> Weight {
-		Weight::from_parts(69_539_000, 12357)
+		Weight::from_parts(69_583_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_round() -> Weight {
-		Weight::from_parts(37_530_000, 12357)
+		Weight::from_parts(37_040_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_update() -> Weight {
-		Weight::from_parts(40_536_000, 12357)
+		Weight::from_parts(39_409_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_update() -> Weight {
-		Weight::from_parts(39_267_000, 12357)
+		Weight::from_parts(38_040_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_aggregate(n: u32, ) -> Weight {
-		Weight::from_parts(16_322_984, 12357)
-			.saturating_add(Weight::from_parts(7_646_813, 0).saturating_mul(n.into()))
+		Weight::from_parts(6_593_295, 12366)
+			.saturating_add(Weight::from_parts(6_937_309, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	fn challenge_aggregate() -> Weight {
-		Weight::from_parts(97_690_000, 12357)
+		Weight::from_parts(94_333_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn finalize_round(n: u32, ) -> Weight {
-		Weight::from_parts(379_190_000, 12357)
-			.saturating_add(Weight::from_parts(130_693_654, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(332_668_000, 12366)
+			.saturating_add(Weight::from_parts(121_873_837, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2741).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	fn submit_proposal() -> Weight {
-		Weight::from_parts(72_375_000, 3658)
+		Weight::from_parts(72_622_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(56_809_531, 5179)
-			.saturating_add(Weight::from_parts(206_778, 0).saturating_mul(v.into()))
+		Weight::from_parts(55_618_694, 5179)
+			.saturating_add(Weight::from_parts(214_340, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close_proposal() -> Weight {
-		Weight::from_parts(77_768_000, 3769)
+		Weight::from_parts(78_254_000, 3769)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unlock(v: u32, ) -> Weight {
-		Weight::from_parts(53_320_655, 5179)
-			.saturating_add(Weight::from_parts(4_382_634, 0).saturating_mul(v.into()))
+		Weight::from_parts(54_447_350, 5179)
+			.saturating_add(Weight::from_parts(4_366_404, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
 	}
 	fn council_suspend() -> Weight {
-		Weight::from_parts(28_056_000, 4198)
+		Weight::from_parts(28_962_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn process_lapses(n: u32, ) -> Weight {
-		Weight::from_parts(15_318_601, 3606)
-			.saturating_add(Weight::from_parts(9_545_975, 0).saturating_mul(n.into()))
+		Weight::from_parts(27_705_210, 3606)
+			.saturating_add(Weight::from_parts(10_424_138, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -709,34 +809,36 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
 	fn bond_verifier() -> Weight {
-		Weight::from_parts(90_000_000, 3949)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(92_163_000, 3949)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(80_000_000, 12357)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(89_694_000, 12366)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn attest_aggregate(v: u32, ) -> Weight {
-		Weight::from_parts(120_000_000, 12357)
-			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
+		Weight::from_parts(64_167_895, 12366)
+			.saturating_add(Weight::from_parts(72_990_711, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
 	fn report_free_rider() -> Weight {
-		Weight::from_parts(50_000_000, 12357)
+		Weight::from_parts(53_555_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn settle_verifiers(v: u32, ) -> Weight {
-		Weight::from_parts(10_000_000, 3606)
-			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+		Weight::from_parts(33_089_220, 3593)
+			.saturating_add(Weight::from_parts(70_394_172, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
 }
