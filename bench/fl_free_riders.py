@@ -65,6 +65,7 @@ from tests.integration.kubo import KuboDaemon
 COPIERS = {0: 5, 1: 6}  # copier -> the rival whose revealed round-0 update it re-sends
 ZERO, NOISE = 2, 3
 RIDERS = {*COPIERS, ZERO, NOISE}
+WINDOW = 4  # challenge window (blocks): room for both verifiers' attestations
 
 
 def one_round(
@@ -144,7 +145,7 @@ def one_round(
     )
     for verifier in verifiers:
         dml.attest_aggregate(verifier, task, index, weights.digest)
-    while client.block_number() <= receipt.block_number + 1:
+    while client.block_number() <= receipt.block_number + WINDOW:
         time.sleep(0.2)
     final = dml.finalize_round(aggregator, task, index)
     paid: dict[str, int] = {}
@@ -183,7 +184,9 @@ def scenario(seed: int) -> dict[str, Any]:
             store = KuboStore(IpfsConfig(api_url=kubo.api_url))
             learning = FlLearning()
             learning.prepare(spec)
-            task, aggregator = setup_chain(client, store, spec, encode_weights(weights), keys)
+            task, aggregator = setup_chain(
+                client, store, spec, encode_weights(weights), keys, challenge_window=WINDOW
+            )
             verifiers = [dev_keypair(uri, client.chain_type()) for uri in ("//Charlie", "//Dave")]
             for verifier in verifiers:
                 DecentralMl(client).task_call(verifier, "bond_verifier", task)

@@ -111,7 +111,12 @@ def tff_round_times(spec: Any, weights: Any, shards: list[Any], runs: int) -> li
 
 
 def setup_chain(
-    client: ChainClient, store: KuboStore, spec: Any, initial: bytes, keys: list[Keypair]
+    client: ChainClient,
+    store: KuboStore,
+    spec: Any,
+    initial: bytes,
+    keys: list[Keypair],
+    challenge_window: int = 1,
 ) -> tuple[int, Keypair]:
     dml = DecentralMl(client)
     alice = dev_keypair("//Alice", client.chain_type())
@@ -137,7 +142,7 @@ def setup_chain(
         max_trainers=TRAINERS,
         trainer_stake=UNIT,
         round_length=60,
-        challenge_window=1,
+        challenge_window=challenge_window,
         aggregation="fedavg",
     )
     task, _ = dml.create_task(alice, model, terms)
