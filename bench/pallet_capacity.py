@@ -1,6 +1,6 @@
 """Block capacity of the round protocol, on the running runtime's own weights (issue 3).
 
-Starts its own node-decentralml --dev (free ports, temporary chain) and measures:
+Starts its own node-decentralml --dev --sealing aura (free ports, temporary chain) and measures:
 
 - by weight: how many ``commit_update`` and how many ``reveal_update`` extrinsics (an update
   is one of each) fit in one block under the runtime's normal dispatch limits:
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from _results import result, write
@@ -38,8 +40,9 @@ from decentralml.core.chain.decentralml import (
 )
 from decentralml.core.keys import dev_keypair
 from decentralml.core.types import ContentRef
-from seed_chain import chain_node
 from substrateinterface import Keypair
+
+from tests.integration.devnode import DevNode
 
 UNIT = 10**12
 PALLET = "DecentralMl"
@@ -192,12 +195,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trainers", type=int, default=256)
     args = parser.parse_args()
-    with chain_node(None) as node:
-        client = ChainClient(node.ws_url)
+    # Aura slots, as on a real network: with instant sealing nearly every extrinsic gets its own
+    # block, and 256 reveals would outlast the dev preset's 20-block reveal window.
+    with tempfile.TemporaryDirectory(prefix="dml-capacity-") as tmp:
+        node = DevNode(base_path=Path(tmp), extra_args=["--sealing", "aura"])
+        node.start()
         try:
-            data = round_of(client, args.trainers)
+            client = ChainClient(node.ws_url)
+            try:
+                data = round_of(client, args.trainers)
+            finally:
+                client.close()
         finally:
-            client.close()
+            node.stop()
     print(data, flush=True)
     ms = 1e9  # ref_time picoseconds per millisecond
     n = args.trainers

@@ -369,6 +369,10 @@ def test_three_trainers_train_three_rounds_and_governance_approves_the_model(
     verified = [e for e in verifier.phases() if e.phase == "verified"]
     assert [e.round for e in verified] == [0, 1, 2]
     assert not [e for e in verifier.phases() if e.phase == "challenged"]
+    # Bonded as a verifier, it attested agreement on chain for each round.
+    attested = [e for e in verifier.phases() if e.phase == "attested"]
+    assert [e.round for e in attested] == [0, 1, 2], [e.message for e in verifier.phases()]
+    assert all("attested agreement" in e.message for e in attested)
     both = [*crashed.phases(), *aggregator.phases()]
     assert [e.round for e in both if e.phase == "aggregated"] == [0, 1, 2]
     assert [e.round for e in both if e.phase == "finalized"] == [0, 1, 2]
@@ -451,8 +455,13 @@ def test_tampered_aggregate_is_challenged_and_the_aggregator_slashed(
 
     event = fed.wait_for("the verifier's challenge", challenged, timeout=600)[0]
     assert "differs from the published" in event.message
+    # It attested disagreement first: one verifier is below the threshold of 2, so the
+    # challenge goes on to the vote (a split, in the protocol's terms).
+    (attested,) = [e for e in verifier.phases() if e.phase == "attested"]
+    assert "disagreement" in attested.message
     current = fed.dml.round(task)
     assert current is not None and str(current.fields["status"]) == "Challenged"
+    assert int(current.fields["disagreements"]) == 1
     challenge = current.fields["challenge"]
     assert challenge["challenger"] == address(VERIFIER)
     evidence = challenge["evidence"]
