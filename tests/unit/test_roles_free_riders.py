@@ -124,6 +124,16 @@ def included_zero_delta(world: World) -> None:
     FakeChain(world.ledger, "agg").submit_aggregate(TASK, 0, weights, ["t1", "t2", "bad"], 0.1, 0.9)
 
 
+def test_an_aggregate_including_a_zero_delta_is_challenged(world: World) -> None:
+    included_zero_delta(world)
+    drive(world, [world.verifier()], 2)
+    challenged = world.phases("verifier", "challenged")
+    assert challenged and "included a free rider, bad" in challenged[0].message
+    # It attested disagreement (all-zero digest) first; one verifier is below the threshold.
+    assert world.ledger.attestations["ver"] == (0, bytes(32), False)
+    assert ("bad", "ver", "zero") in [(r[1], r[2], r[3]) for r in world.ledger.reports]
+
+
 def test_verifiers_at_the_threshold_fail_the_round_without_a_challenge(world: World) -> None:
     included_zero_delta(world)
     v1, v2 = world.verifier("v1"), world.verifier("v2")
