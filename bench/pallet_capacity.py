@@ -90,6 +90,10 @@ def by_weight(client: ChainClient, signer: Keypair, task: int) -> dict[str, Any]
         "normal_max_extrinsic": weight_of(normal["max_extrinsic"]),
         "base_extrinsic": base,
     }
+    # The cost every signed extrinsic pays whatever its call: an empty remark's weight (its
+    # call weighs next to nothing; the rest is the transaction extensions': nonce, fee, ...).
+    remark = client.compose("System", "remark", {"remark": "0x"})
+    out["signed_extrinsic_floor"] = client.estimate_fee(signer, remark).weight["ref_time"]
     for name, params in (
         ("commit_update", commit_params(task, signer, 0)),
         ("reveal_update", reveal_params(task, 0)),
@@ -242,6 +246,21 @@ def main() -> None:
             *rows,
             result(
                 "base extrinsic weight", round(data["base_extrinsic"] / ms, 4), "ms", None, None
+            ),
+            result(
+                "empty System.remark weight (transaction extensions' floor)",
+                round(data["signed_extrinsic_floor"] / ms, 4),
+                "ms",
+                None,
+                None,
+            ),
+            result(
+                "signed extrinsics per block at that floor (any call)",
+                data["normal_max_total"]
+                // (data["signed_extrinsic_floor"] + data["base_extrinsic"]),
+                "extrinsics",
+                None,
+                None,
             ),
             result(
                 "normal class max_total", round(data["normal_max_total"] / ms, 1), "ms", None, None
