@@ -57,6 +57,7 @@ def centralized(spec, weights, x, y, epochs: int, seed: int) -> dict[str, np.nda
 def federate(spec, shards, test, rule: str, rounds: int, seed: int) -> list[dict]:
     """``rounds`` rounds of every trainer's ``local_update`` and ``aggregate(rule)``."""
     weights = initial_weights(spec, seed)
+    previous = None  # the previous round's base, for the plan's server momentum
     curve = []
     for rnd in range(1, rounds + 1):
         t0 = time.perf_counter()
@@ -64,13 +65,17 @@ def federate(spec, shards, test, rule: str, rounds: int, seed: int) -> list[dict
             local_update(spec, weights, shard, seed=seed * 100_000 + rnd * 1000 + i)
             for i, shard in enumerate(shards)
         ]
-        weights = aggregate(
-            rule,
+        previous, weights = (
             weights,
-            [(u.delta, u.samples) for u in updates],
-            plan=spec.plan,
-            seed=rnd.to_bytes(4, "big"),
-        ).weights
+            aggregate(
+                rule,
+                weights,
+                [(u.delta, u.samples) for u in updates],
+                plan=spec.plan,
+                seed=rnd.to_bytes(4, "big"),
+                previous=previous,
+            ).weights,
+        )
         seconds = time.perf_counter() - t0
         loss, acc = evaluate(spec, weights, test.x, test.y)
         curve.append(
@@ -95,6 +100,7 @@ def main() -> None:
     parser.add_argument("--rule", default=DEFAULT_AGGREGATION, help="default: the tasks' default")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--server-lr", type=float, default=None)
+    parser.add_argument("--momentum", type=float, default=None, help="server momentum")
     parser.add_argument("--epochs", type=int, default=None, help="local epochs per round")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -111,6 +117,8 @@ def main() -> None:
             plan = replace(plan, learning_rate=args.lr)
         if args.server_lr is not None:
             plan = replace(plan, server_learning_rate=args.server_lr)
+        if args.momentum is not None:
+            plan = replace(plan, server_momentum=args.momentum)
         if args.epochs is not None:
             plan = replace(plan, local_epochs=args.epochs)
         spec = replace(spec, plan=plan)
@@ -183,13 +191,18 @@ def main() -> None:
         f"digits, {args.trainers} trainers, Dirichlet alpha {args.alpha}, {spec.kind} "
         f"hidden {list(spec.hidden)}, rule {args.rule}, {spec.plan.local_epochs} local epochs, "
         f"batch {spec.plan.batch_size}, lr {spec.plan.learning_rate}, server lr "
-        f"{spec.plan.server_learning_rate}, seeds {args.seeds}, {per_seed[0][2]} test images"
+        f"{spec.plan.server_learning_rate}, server momentum {spec.plan.server_momentum}, seeds {args.seeds}, {per_seed[0][2]} test images"
     )
     command = "nice -n 10 .venv/bin/python bench/fl_quality.py " + " ".join(
         f"--{k} {v}"
         for k, v in (("rounds", args.rounds), ("kind", args.kind), ("seeds", args.seeds))
     )
-    extra = [("rule", args.rule), ("server-lr", args.server_lr), ("epochs", args.epochs)]
+    extra = [
+        ("rule", args.rule),
+        ("server-lr", args.server_lr),
+        ("momentum", args.momentum),
+        ("epochs", args.epochs),
+    ]
     command += "".join(
         f" --{k} {v}" for k, v in extra if v is not None and v != DEFAULT_AGGREGATION
     )

@@ -110,6 +110,7 @@ def federate(spec, shards, test, rule: str, attack: str, rounds: int, seed: int)
         ]
     epsilon = None
     curve = []
+    previous = None  # the previous round's base: the plan's server momentum needs it
     for rnd in range(1, rounds + 1):
         ups = []
         for i, shard in enumerate(shards):
@@ -118,8 +119,16 @@ def federate(spec, shards, test, rule: str, attack: str, rounds: int, seed: int)
             u = local_update(spec, weights, shard, seed=seed * 100_000 + rnd * 1000 + i)
             ups.append((u.delta, u.samples))
         ups = attack_updates(attack, ups)
-        res = aggregate(rule, weights, ups, plan=spec.plan, seed=rnd.to_bytes(4, "big"), rounds=rnd)
-        weights, epsilon = res.weights, res.epsilon
+        res = aggregate(
+            rule,
+            weights,
+            ups,
+            plan=spec.plan,
+            seed=rnd.to_bytes(4, "big"),
+            rounds=rnd,
+            previous=previous,
+        )
+        previous, weights, epsilon = weights, res.weights, res.epsilon
         curve.append(evaluate(spec, weights, test.x, test.y)[1])
     return sum(curve[-LAST:]) / len(curve[-LAST:]), epsilon, curve
 

@@ -155,6 +155,7 @@ def aggregate(
     rounds: int = 1,
     chunk_bytes: int = CHUNK_BYTES,
     workers: int | None = None,
+    previous: Weights | None = None,
 ) -> AggregateResult:
     """The next global model from ``base`` and the trainers' ``(delta, samples)`` updates.
 
@@ -163,6 +164,12 @@ def aggregate(
     coordinate chunks of about ``chunk_bytes``, in ``workers`` threads: by default one per
     core, at most 4; the bytes out do not depend on it). ``rounds`` is the number of DP rounds
     so far including this one, for epsilon.
+
+    ``previous``: the previous round's base, when that round succeeded. With
+    ``plan.server_momentum`` (beta) > 0 the step is the heavy ball
+    ``new = (base - server_learning_rate * combined) + beta * (base - previous)``, each
+    element in float64 in that order (no reduction, so the bytes are the same everywhere);
+    without ``previous`` (a task's first round, or after a failed one) the momentum term is 0.
     """
     parsed = parse_rule(rule)
     manifest = manifest_of(base)
@@ -191,10 +198,24 @@ def aggregate(
                 parsed, manifest, updates, chunk_bytes, workers
             )
     slr = float(plan.server_learning_rate)
+    beta = float(plan.server_momentum)
+    if beta and previous is not None:
+        try:
+            manifest.check(previous)
+            check_finite(previous)
+        except UpdateRejected as exc:
+            raise TrainingError(f"the previous round's base does not fit: {exc.reason}") from None
+    else:
+        previous = None
     new: Weights = {}
     for name, array in base.items():
         step = np.multiply(combined.pop(name), slr)
-        new[name] = np.subtract(array.astype(np.float64), step).astype(np.float32)
+        wide = array.astype(np.float64)
+        result = np.subtract(wide, step)
+        if previous is not None:
+            moved = np.subtract(wide, previous[name].astype(np.float64))
+            np.add(result, np.multiply(moved, beta), out=result)
+        new[name] = result.astype(np.float32)
     epsilon = None
     if dp is not None:
         epsilon = dp_epsilon(dp, rounds)

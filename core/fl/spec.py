@@ -54,6 +54,9 @@ class TrainingPlan:
     batch_size: int = 32
     learning_rate: float = 0.1
     server_learning_rate: float = 1.0
+    server_momentum: float = 0.0
+    """Heavy-ball server momentum: each new global model also moves by this share of the
+    previous server step (base minus the previous round's base), 0 <= it < 1."""
     dp: DPConfig | None = None
 
     def __post_init__(self) -> None:
@@ -69,6 +72,9 @@ class TrainingPlan:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ModelSpecError(f"plan.{name} must be a positive number, got {value!r}")
+        beta = self.server_momentum
+        if not (isinstance(beta, int | float) and math.isfinite(beta) and 0 <= beta < 1):
+            raise ModelSpecError(f"plan.server_momentum must be in [0, 1), got {beta!r}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,8 @@ class ModelSpec:
             "server_learning_rate": float(self.plan.server_learning_rate),
             "dp": None,
         }
+        if self.plan.server_momentum:  # absent at 0, so older specs keep their bytes
+            plan["server_momentum"] = float(self.plan.server_momentum)
         if self.plan.dp is not None:
             plan["dp"] = {
                 "clip": float(self.plan.dp.clip),
@@ -189,7 +197,14 @@ class ModelSpec:
         plan_raw = raw.get("plan") or {}
         if not isinstance(plan_raw, dict):
             raise ModelSpecError("plan must be a JSON object")
-        plan_known = {"local_epochs", "batch_size", "learning_rate", "server_learning_rate", "dp"}
+        plan_known = {
+            "local_epochs",
+            "batch_size",
+            "learning_rate",
+            "server_learning_rate",
+            "server_momentum",
+            "dp",
+        }
         extra = set(plan_raw) - plan_known
         if extra:
             raise ModelSpecError(f"unknown plan fields: {', '.join(sorted(extra))}")
@@ -216,6 +231,9 @@ class ModelSpec:
                 plan_raw.get("server_learning_rate", defaults.server_learning_rate),
                 "server_learning_rate",
             ),
+            server_momentum=_fraction(
+                plan_raw.get("server_momentum", defaults.server_momentum), "server_momentum"
+            ),
             dp=dp,
         )
         return cls(
@@ -226,6 +244,15 @@ class ModelSpec:
             features=_str_tuple(raw.get("features", []), "features"),
             plan=plan,
         )
+
+
+def _fraction(value: Any, what: str) -> float:
+    """A number in [0, 1) (0 allowed, unlike :func:`_number`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ModelSpecError(f"plan.{what} must be a number, got {value!r}")
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ModelSpecError(f"plan.{what} must be in [0, 1), got {value!r}")
+    return float(value)
 
 
 def _dims(values: tuple[int, ...], what: str, *, allow_empty: bool = False) -> None:

@@ -24,6 +24,7 @@ from .combine import (
     combine,
     load_sketches,
     order_updates,
+    previous_base,
     reported_metrics,
     save_sketches,
     screen_free_riders,
@@ -198,8 +199,16 @@ class Aggregator(Role):
                 return
             rule = rule_text(task.aggregation)
             self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
+            previous = previous_base(self.store, self.learning, spec, task, index, base)
             weights, payload = combine(
-                self.learning, spec, rule, base, checked, task=self.task_id, round_index=index
+                self.learning,
+                spec,
+                rule,
+                base,
+                checked,
+                task=self.task_id,
+                round_index=index,
+                previous=previous,
             )
             if self.tamper:
                 payload = self.learning.encode(tamper_weights(weights))

@@ -77,10 +77,21 @@ class TaskView:
     aggregator: Address | None
     reward_per_round: int
     asset: int | None
+    last_round: int | None = None
+    """The latest successfully finalized round, if any."""
+    last_base: ContentRef | None = None
+    """The weights that round started from (its result is the next round's base)."""
 
     @property
     def live(self) -> bool:
         return self.status in LIVE
+
+    def previous_base(self, round_index: int) -> ContentRef | None:
+        """The base of round ``round_index - 1`` when that round succeeded (what a server
+        momentum term needs), else None."""
+        if self.last_round is not None and self.last_round + 1 == round_index:
+            return self.last_base
+        return None
 
     @classmethod
     def parse(cls, task_id: int, fields: dict[str, Any]) -> TaskView:
@@ -93,6 +104,9 @@ class TaskView:
             aggregator = agg
         asset = terms.get("asset")
         asset_id = int(asset["Asset"]) if isinstance(asset, dict) and "Asset" in asset else None
+        raw_last = fields.get("last_result")
+        last: dict[str, Any] = raw_last if isinstance(raw_last, dict) else {}
+        last_ok = isinstance(last.get("base"), dict)
         return cls(
             id=task_id,
             model=int(fields["model"]),
@@ -107,6 +121,8 @@ class TaskView:
             aggregator=aggregator,
             reward_per_round=int(terms["reward_per_round"]),
             asset=asset_id,
+            last_round=int(last["round"]) if last_ok else None,
+            last_base=content_ref(last["base"]) if last_ok else None,
         )
 
 

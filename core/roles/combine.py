@@ -191,8 +191,10 @@ def combine(
     *,
     task: int,
     round_index: int,
+    previous: Weights | None = None,
 ) -> tuple[Weights, bytes]:
-    """The aggregate of ``checked`` (in order) and its encoded bytes."""
+    """The aggregate of ``checked`` (in order) and its encoded bytes; ``previous`` is the
+    previous round's base (:func:`previous_base`) for the plan's server momentum."""
     digest = updates_digest([c.update.content.digest for c in checked])
     weights = learning.aggregate(
         rule,
@@ -200,8 +202,24 @@ def combine(
         [(c.delta, c.update.samples) for c in checked],
         spec=spec,
         seed=aggregation_seed(task, round_index, digest),
+        previous=previous,
     )
     return weights, learning.encode(weights)
+
+
+def previous_base(
+    store: ContentStore, learning: Learning, spec: Any, task: Any, round_index: int, base: Weights
+) -> Weights | None:
+    """The previous round's base, fetched and verified against its on-chain digest, when the
+    plan has server momentum and that round succeeded (``task.last_result``); else None.
+    Raises StorageError / IntegrityError / TrainingError: without it the aggregate cannot be
+    computed (or checked), so the caller waits and retries."""
+    if not getattr(getattr(spec, "plan", None), "server_momentum", 0.0):
+        return None
+    ref = task.previous_base(round_index)
+    if ref is None:
+        return None
+    return learning.decode(store.cat(ref), like=base)
 
 
 def reported_metrics(checked: Sequence[Checked]) -> tuple[float, float]:

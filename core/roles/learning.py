@@ -78,7 +78,11 @@ class Learning(Protocol):
         *,
         spec: Any,
         seed: bytes,
-    ) -> Weights: ...
+        previous: Weights | None = None,
+    ) -> Weights:
+        """The next global model; ``previous``: the previous round's base, for the plan's
+        server momentum (None: no momentum term)."""
+        ...
 
     def evaluate(self, spec: Any, weights: Weights, dataset: Any) -> tuple[float, float]:
         """(loss, accuracy) of ``weights`` on ``dataset``."""
@@ -198,10 +202,11 @@ class FlLearning:
         *,
         spec: Any,
         seed: bytes,
+        previous: Weights | None = None,
     ) -> Weights:
         from ..fl.aggregate import aggregate
 
-        result = aggregate(rule, base, updates, plan=spec.plan, seed=seed)
+        result = aggregate(rule, base, updates, plan=spec.plan, seed=seed, previous=previous)
         return dict(result.weights)
 
     def evaluate(self, spec: Any, weights: Weights, dataset: Any) -> tuple[float, float]:

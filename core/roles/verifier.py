@@ -31,6 +31,7 @@ from .combine import (
     combine,
     load_sketches,
     order_updates,
+    previous_base,
     save_sketches,
     screen_free_riders,
 )
@@ -220,8 +221,16 @@ class Verifier(Role):
             if digest != agg.updates_digest:
                 faults.append("the recorded updates digest does not match the included updates")
             rule = rule_text(task.aggregation)
+            previous = previous_base(self.store, self.learning, spec, task, index, base)
             _, payload = combine(
-                self.learning, spec, rule, base, checked, task=self.task_id, round_index=index
+                self.learning,
+                spec,
+                rule,
+                base,
+                checked,
+                task=self.task_id,
+                round_index=index,
+                previous=previous,
             )
             expected_digest = hashlib.sha256(payload).hexdigest()
             if expected_digest != agg.weights.digest_hex:

@@ -172,8 +172,9 @@ class FakeLearning:
         *,
         spec: Any,
         seed: bytes,
+        previous: Weights | None = None,
     ) -> Weights:
-        assert rule == "fedavg"
+        assert rule == "fedavg" and previous is None
         total = sum(n for _, n in updates)
         return {
             k: (v - sum(d[k] * n for d, n in updates) / total).astype(np.float32)

@@ -66,6 +66,10 @@ def test_spec_round_trips_canonically() -> None:
     assert ModelSpec.from_bytes(data).to_bytes() == data
     assert b" " not in data
     assert json.loads(data)["format"] == "decentralml-model/1"
+    # Momentum 0 is left out of the canonical bytes (older specs keep theirs); set, it is kept.
+    assert b"server_momentum" not in data
+    moving = ModelSpec("mlp", (4,), 3, plan=TrainingPlan(server_momentum=0.7))
+    assert ModelSpec.from_bytes(moving.to_bytes()).plan.server_momentum == 0.7
 
 
 @pytest.mark.parametrize(
@@ -88,6 +92,10 @@ def test_spec_round_trips_canonically() -> None:
         ),
         (b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"dp":{"clip":1}}}', "dp"),
         (b'{"kind":"mlp","input_shape":[true],"num_classes":2}', "whole number"),
+        (
+            b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"server_momentum":1}}',
+            r"\[0, 1\)",
+        ),
     ],
 )
 def test_spec_rejects_bad_input(raw: bytes, fragment: str) -> None:
@@ -165,6 +173,30 @@ def test_fedavg_is_the_weighted_mean_and_deterministic() -> None:
     assert res.epsilon is None and res.updates == 5 and res.samples == total
     again = aggregate("fedavg", base, iter(ups), plan=plan, seed=b"s")  # a generator works too
     assert encode_weights(again.weights) == encode_weights(res.weights)
+
+
+@pytest.mark.parametrize("rule", ["fedavg", "aligned", "median"])
+def test_server_momentum_is_the_heavy_ball_step_and_deterministic(rule: str) -> None:
+    base = initial_weights(MLP, 0)
+    previous = {k: (v - 0.01).astype(np.float32) for k, v in base.items()}
+    ups = _updates(5, base)
+    plain = aggregate(rule, base, ups, plan=TrainingPlan(), seed=b"s")
+    plan = TrainingPlan(server_momentum=0.7)
+    res = aggregate(rule, base, ups, plan=plan, seed=b"s", previous=previous)
+    for k in base:
+        b64 = base[k].astype(np.float64)
+        step = b64 - plain.weights[k].astype(np.float64)  # what the rule moved, in float32
+        expected = b64 - step + 0.7 * (b64 - previous[k].astype(np.float64))
+        np.testing.assert_allclose(res.weights[k], expected, rtol=0, atol=2e-7)
+    again = aggregate(rule, base, iter(ups), plan=plan, seed=b"s", previous=dict(previous))
+    assert encode_weights(again.weights) == encode_weights(res.weights)
+    # Without the previous base (first round, or after a failed one) there is no momentum term.
+    first = aggregate(rule, base, ups, plan=plan, seed=b"s")
+    assert encode_weights(first.weights) == encode_weights(plain.weights)
+    # A previous base of another shape is refused, not silently broadcast.
+    wrong = {k: np.zeros((*v.shape[:-1], v.shape[-1] + 1), np.float32) for k, v in base.items()}
+    with pytest.raises(TrainingError, match="previous round's base"):
+        aggregate(rule, base, ups, plan=plan, seed=b"s", previous=wrong)
 
 
 def test_robust_rules() -> None:

@@ -198,3 +198,32 @@ def test_aggregate_including_an_invalid_update_is_challenged(world: World) -> No
     drive(world, [ver], 2)
     challenged = world.phases("verifier", "challenged")
     assert challenged and "invalid update from bad" in challenged[0].message
+
+
+def test_the_previous_base_is_known_only_after_a_successful_round() -> None:
+    """Server momentum needs round r-1's base; the chain keeps it in ``last_result`` only for
+    the latest successful round, so after a failed round there is none (momentum restarts)."""
+    from decentralml.core.roles.chainview import TaskView
+
+    base = {"cid": "bafkreiprev", "sha256": "00" * 32, "size": 10}
+    fields = {
+        "model": 0,
+        "status": "Running",
+        "trainer_count": 2,
+        "next_round": 4,
+        "aggregator": None,
+        "terms": {
+            "aggregation": "FedAvg",
+            "total_rounds": 9,
+            "min_trainers": 1,
+            "round_length": 5,
+            "challenge_window": 2,
+            "reward_per_round": 10,
+            "asset": "Native",
+        },
+        "last_result": {"round": 2, "weights": base, "base": base},
+    }
+    task = TaskView.parse(0, fields)
+    assert task.previous_base(3) is not None and task.previous_base(3).cid == "bafkreiprev"
+    assert task.previous_base(4) is None  # round 3 failed: no step to continue
+    assert TaskView.parse(0, {**fields, "last_result": None}).previous_base(3) is None

@@ -329,6 +329,7 @@ impl<T: Config> Pallet<T> {
 		task.last_result = Some(RoundResult {
 			round,
 			weights: aggregate.weights.clone(),
+			base: current.base.clone(),
 			updates_digest: aggregate.updates_digest,
 			metrics: aggregate.metrics,
 		});

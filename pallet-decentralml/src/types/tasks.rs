@@ -123,6 +123,9 @@ pub struct RoundResult {
 	pub round: RoundIndex,
 	/// The aggregated weights.
 	pub weights: ContentRef,
+	/// The weights the round started from (with `weights`, the last server step: what a
+	/// server momentum term is computed from).
+	pub base: ContentRef,
 	/// Digest of the included updates.
 	pub updates_digest: [u8; 32],
 	/// Reported metrics.
