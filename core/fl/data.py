@@ -113,7 +113,9 @@ def demo_federation(
         digits = datasets.load_digits()
         x = (digits.data / 16.0).astype(np.float32)
         y = digits.target.astype(np.int32)
-        plan = TrainingPlan(local_epochs=2, batch_size=16, learning_rate=0.1)
+        # Server momentum 0.7: measured by bench/fl_quality.py (last-5 gap to centralized,
+        # seeds 0 / 1: 2.65 / 1.58 points without, 1.01 / 0.39 with; 0.5, 0.6 and 0.75 worse).
+        plan = TrainingPlan(local_epochs=2, batch_size=16, learning_rate=0.1, server_momentum=0.7)
         if (kind or "cnn") == "cnn":
             spec = ModelSpec("cnn", (8, 8, 1), 10, hidden=(16, 32), plan=plan)
             x = x.reshape(-1, 8, 8, 1)
