@@ -169,7 +169,8 @@ def main() -> None:
                 flush=True,
             )
         if seed == seeds[0]:
-            dp_spec = replace(spec, plan=replace(spec.plan, dp=dp))
+            # Momentum would carry the noise on (the plan refuses both): DP-FedAvg without it.
+            dp_spec = replace(spec, plan=replace(spec.plan, dp=dp, server_momentum=0.0))
             dp_acc, epsilon, _ = federate(
                 dp_spec, shards, test, "fedavg", "clean", args.rounds, seed
             )

@@ -75,6 +75,12 @@ class TrainingPlan:
         beta = self.server_momentum
         if not (isinstance(beta, int | float) and math.isfinite(beta) and 0 <= beta < 1):
             raise ModelSpecError(f"plan.server_momentum must be in [0, 1), got {beta!r}")
+        if beta and self.dp is not None:
+            raise ModelSpecError(
+                "plan.dp and plan.server_momentum do not go together: the momentum carries "
+                "each round's DP noise on (digits: 10 % accuracy with 0.7); set "
+                "server_momentum to 0 when using dp"
+            )
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,11 @@ def test_spec_round_trips_canonically() -> None:
             b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"server_momentum":1}}',
             r"\[0, 1\)",
         ),
+        (
+            b'{"kind":"mlp","input_shape":[4],"num_classes":2,"plan":{"server_momentum":0.5,'
+            b'"dp":{"clip":1,"noise_multiplier":1}}}',
+            "do not go together",
+        ),
     ],
 )
 def test_spec_rejects_bad_input(raw: bytes, fragment: str) -> None:
