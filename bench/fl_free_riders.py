@@ -51,6 +51,7 @@ from decentralml.core.roles.combine import (
     check_update,
     combine,
     order_updates,
+    previous_base,
     reported_metrics,
     screen_free_riders,
 )
@@ -135,8 +136,16 @@ def one_round(
                     rejected.kind,
                     rejected.evidence or current.base,
                 )
+    previous = previous_base(store, learning, spec, view.task(task), index, base)
     _, payload = combine(
-        learning, spec, "fedavg", base, screened.kept, task=task, round_index=index
+        learning,
+        spec,
+        "fedavg",
+        base,
+        screened.kept,
+        task=task,
+        round_index=index,
+        previous=previous,
     )
     weights = store.add_bytes(payload).ref
     loss, accuracy = reported_metrics(screened.kept)

@@ -21,10 +21,8 @@ from .combine import (
     Checked,
     Rejected,
     check_update,
-    combine,
     load_sketches,
     order_updates,
-    previous_base,
     reported_metrics,
     save_sketches,
     screen_free_riders,
@@ -158,7 +156,7 @@ class Aggregator(Role):
 
     def _aggregate(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
         index = current.index
-        spec = self.spec(task)
+        self.spec(task)  # fetched (and checked) before any work
         if record.get("weights") and record.get("base") == current.base.digest_hex:
             ref = content_ref(record["weights"])
             included = list(record["included"])
@@ -199,17 +197,7 @@ class Aggregator(Role):
                 return
             rule = rule_text(task.aggregation)
             self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
-            previous = previous_base(self.store, self.learning, spec, task, index, base)
-            weights, payload = combine(
-                self.learning,
-                spec,
-                rule,
-                base,
-                checked,
-                task=self.task_id,
-                round_index=index,
-                previous=previous,
-            )
+            weights, payload = self.combine_round(task, rule, base, checked, index)
             if self.tamper:
                 payload = self.learning.encode(tamper_weights(weights))
                 log.warning("fault injection: publishing a tampered aggregate")

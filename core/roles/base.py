@@ -154,6 +154,26 @@ class Role:
             self._spec_model = task.model
         return self._spec
 
+    def combine_round(
+        self, task: TaskView, rule: str, base: Any, checked: Any, round_index: int
+    ) -> tuple[Any, bytes]:
+        """The aggregate of ``checked`` for ``round_index`` and its bytes, exactly as every
+        aggregator and verifier computes it (with the previous base for server momentum)."""
+        from .combine import combine, previous_base
+
+        spec = self.spec(task)
+        previous = previous_base(self.store, self.learning, spec, task, round_index, base)
+        return combine(
+            self.learning,
+            spec,
+            rule,
+            base,
+            checked,
+            task=self.task_id,
+            round_index=round_index,
+            previous=previous,
+        )
+
     def model_files(self, task: TaskView) -> ModelFiles:
         files = self.chain.model_files(task.model)
         if files is None:

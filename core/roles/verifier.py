@@ -28,10 +28,8 @@ from .combine import (
     Checked,
     Rejected,
     check_update,
-    combine,
     load_sketches,
     order_updates,
-    previous_base,
     save_sketches,
     screen_free_riders,
 )
@@ -221,17 +219,7 @@ class Verifier(Role):
             if digest != agg.updates_digest:
                 faults.append("the recorded updates digest does not match the included updates")
             rule = rule_text(task.aggregation)
-            previous = previous_base(self.store, self.learning, spec, task, index, base)
-            _, payload = combine(
-                self.learning,
-                spec,
-                rule,
-                base,
-                checked,
-                task=self.task_id,
-                round_index=index,
-                previous=previous,
-            )
+            _, payload = self.combine_round(task, rule, base, checked, index)
             expected_digest = hashlib.sha256(payload).hexdigest()
             if expected_digest != agg.weights.digest_hex:
                 faults.append(
