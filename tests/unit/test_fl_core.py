@@ -604,3 +604,24 @@ def test_importing_fl_does_not_import_tensorflow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "[]"
+
+
+def test_finite_checks_are_remembered_only_for_immutable_arrays() -> None:
+    """Decoded tensors (read-only views into immutable bytes) are checked once; anything that
+    could still change is checked every time, so a NaN written later is still caught."""
+    import gc
+
+    from decentralml.core.fl import weights as weights_module
+
+    decoded = decode_weights(encode_weights({"a": np.ones(4, np.float32)}))
+    assert id(decoded["a"]) in weights_module._KNOWN_FINITE
+    writable = {"a": np.ones(4, np.float32)}
+    weights_module.check_finite(writable)
+    assert id(writable["a"]) not in weights_module._KNOWN_FINITE
+    writable["a"][2] = np.nan
+    with pytest.raises(UpdateRejected, match="NaN"):
+        weights_module.check_finite(writable)
+    key = id(decoded["a"])
+    del decoded
+    gc.collect()
+    assert key not in weights_module._KNOWN_FINITE
