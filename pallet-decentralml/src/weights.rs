@@ -87,8 +87,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `142`
 		//  Estimated: `3676`
-		// Minimum execution time: 68_146_000 picoseconds.
-		Weight::from_parts(73_793_000, 3676)
+		// Minimum execution time: 68_062_000 picoseconds.
+		Weight::from_parts(72_113_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `968`
 		//  Estimated: `4198`
-		// Minimum execution time: 56_728_000 picoseconds.
-		Weight::from_parts(63_214_000, 4198)
+		// Minimum execution time: 58_634_000 picoseconds.
+		Weight::from_parts(63_171_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `41`
 		//  Estimated: `3519`
-		// Minimum execution time: 14_649_000 picoseconds.
-		Weight::from_parts(16_291_000, 3519)
+		// Minimum execution time: 14_901_000 picoseconds.
+		Weight::from_parts(16_558_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -124,8 +124,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `117`
 		//  Estimated: `3519`
-		// Minimum execution time: 16_300_000 picoseconds.
-		Weight::from_parts(18_034_000, 3519)
+		// Minimum execution time: 16_358_000 picoseconds.
+		Weight::from_parts(18_174_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -140,18 +140,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:0 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	fn create_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1125`
 		//  Estimated: `4198`
-		// Minimum execution time: 79_686_000 picoseconds.
-		Weight::from_parts(83_970_000, 4198)
+		// Minimum execution time: 78_888_000 picoseconds.
+		Weight::from_parts(83_760_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
@@ -171,10 +171,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `880 + n * (344 ±0)`
 		//  Estimated: `12366 + n * (2686 ±0)`
-		// Minimum execution time: 139_928_000 picoseconds.
-		Weight::from_parts(145_694_000, 12366)
-			// Standard Error: 102_232
-			.saturating_add(Weight::from_parts(60_747_906, 0).saturating_mul(n.into()))
+		// Minimum execution time: 141_081_000 picoseconds.
+		Weight::from_parts(47_241_734, 12366)
+			// Standard Error: 133_850
+			.saturating_add(Weight::from_parts(59_680_037, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -182,7 +182,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -204,10 +204,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `999 + n * (344 ±0)`
 		//  Estimated: `12366 + n * (2686 ±0)`
-		// Minimum execution time: 153_421_000 picoseconds.
-		Weight::from_parts(14_194_462, 12366)
-			// Standard Error: 144_229
-			.saturating_add(Weight::from_parts(61_629_727, 0).saturating_mul(n.into()))
+		// Minimum execution time: 144_708_000 picoseconds.
+		Weight::from_parts(67_928_496, 12366)
+			// Standard Error: 52_419
+			.saturating_add(Weight::from_parts(59_615_213, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -215,7 +215,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:1 w:1)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
@@ -232,13 +232,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1379`
 		//  Estimated: `12366`
-		// Minimum execution time: 93_117_000 picoseconds.
-		Weight::from_parts(98_505_000, 12366)
+		// Minimum execution time: 89_057_000 picoseconds.
+		Weight::from_parts(97_774_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:1 w:1)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
@@ -257,13 +257,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `888`
 		//  Estimated: `12366`
-		// Minimum execution time: 87_159_000 picoseconds.
-		Weight::from_parts(92_257_000, 12366)
+		// Minimum execution time: 77_216_000 picoseconds.
+		Weight::from_parts(91_180_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -275,14 +275,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
-		//  Estimated: `3949`
-		// Minimum execution time: 79_084_000 picoseconds.
-		Weight::from_parts(83_996_000, 3949)
+		//  Estimated: `4119`
+		// Minimum execution time: 71_785_000 picoseconds.
+		Weight::from_parts(83_346_000, 4119)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -293,13 +293,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `628`
 		//  Estimated: `12366`
-		// Minimum execution time: 62_260_000 picoseconds.
-		Weight::from_parts(69_583_000, 12366)
+		// Minimum execution time: 61_192_000 picoseconds.
+		Weight::from_parts(68_439_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
@@ -310,8 +310,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1264`
 		//  Estimated: `12366`
-		// Minimum execution time: 33_702_000 picoseconds.
-		Weight::from_parts(37_040_000, 12366)
+		// Minimum execution time: 32_043_000 picoseconds.
+		Weight::from_parts(36_731_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -327,8 +327,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `714`
 		//  Estimated: `12366`
-		// Minimum execution time: 36_267_000 picoseconds.
-		Weight::from_parts(39_409_000, 12366)
+		// Minimum execution time: 35_214_000 picoseconds.
+		Weight::from_parts(39_703_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -342,13 +342,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `577`
 		//  Estimated: `12366`
-		// Minimum execution time: 34_504_000 picoseconds.
-		Weight::from_parts(38_040_000, 12366)
+		// Minimum execution time: 30_592_000 picoseconds.
+		Weight::from_parts(37_854_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -360,17 +360,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `848 + n * (258 ±0)`
 		//  Estimated: `12366 + n * (2745 ±0)`
-		// Minimum execution time: 37_629_000 picoseconds.
-		Weight::from_parts(6_593_295, 12366)
-			// Standard Error: 15_141
-			.saturating_add(Weight::from_parts(6_937_309, 0).saturating_mul(n.into()))
+		// Minimum execution time: 37_317_000 picoseconds.
+		Weight::from_parts(8_024_106, 12366)
+			// Standard Error: 18_075
+			.saturating_add(Weight::from_parts(6_910_947, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -387,15 +387,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1343`
 		//  Estimated: `12366`
-		// Minimum execution time: 85_920_000 picoseconds.
-		Weight::from_parts(94_333_000, 12366)
+		// Minimum execution time: 88_934_000 picoseconds.
+		Weight::from_parts(95_281_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
 	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -423,10 +423,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2275 + n * (720 ±0)`
 		//  Estimated: `12366 + n * (2745 ±0)`
-		// Minimum execution time: 323_711_000 picoseconds.
-		Weight::from_parts(332_668_000, 12366)
-			// Standard Error: 206_130
-			.saturating_add(Weight::from_parts(121_873_837, 0).saturating_mul(n.into()))
+		// Minimum execution time: 332_162_000 picoseconds.
+		Weight::from_parts(336_792_000, 12366)
+			// Standard Error: 109_538
+			.saturating_add(Weight::from_parts(122_415_295, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
@@ -447,8 +447,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `259`
 		//  Estimated: `3676`
-		// Minimum execution time: 67_575_000 picoseconds.
-		Weight::from_parts(72_622_000, 3676)
+		// Minimum execution time: 60_672_000 picoseconds.
+		Weight::from_parts(72_215_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -467,10 +467,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566 + v * (35 ±0)`
 		//  Estimated: `5179`
-		// Minimum execution time: 51_090_000 picoseconds.
-		Weight::from_parts(55_618_694, 5179)
-			// Standard Error: 1_519
-			.saturating_add(Weight::from_parts(214_340, 0).saturating_mul(v.into()))
+		// Minimum execution time: 51_407_000 picoseconds.
+		Weight::from_parts(55_510_023, 5179)
+			// Standard Error: 1_350
+			.saturating_add(Weight::from_parts(211_037, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -486,8 +486,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566`
 		//  Estimated: `3769`
-		// Minimum execution time: 73_916_000 picoseconds.
-		Weight::from_parts(78_254_000, 3769)
+		// Minimum execution time: 69_353_000 picoseconds.
+		Weight::from_parts(77_555_000, 3769)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -506,10 +506,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `323 + v * (164 ±0)`
 		//  Estimated: `5179 + v * (2779 ±0)`
-		// Minimum execution time: 48_274_000 picoseconds.
-		Weight::from_parts(54_447_350, 5179)
-			// Standard Error: 6_667
-			.saturating_add(Weight::from_parts(4_366_404, 0).saturating_mul(v.into()))
+		// Minimum execution time: 47_272_000 picoseconds.
+		Weight::from_parts(54_949_192, 5179)
+			// Standard Error: 7_316
+			.saturating_add(Weight::from_parts(4_359_841, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -525,8 +525,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `930`
 		//  Estimated: `4198`
-		// Minimum execution time: 24_995_000 picoseconds.
-		Weight::from_parts(28_962_000, 4198)
+		// Minimum execution time: 24_943_000 picoseconds.
+		Weight::from_parts(27_726_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -539,10 +539,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `119 + n * (741 ±0)`
 		//  Estimated: `3606 + n * (3208 ±0)`
-		// Minimum execution time: 5_452_000 picoseconds.
-		Weight::from_parts(27_705_210, 3606)
-			// Standard Error: 86_443
-			.saturating_add(Weight::from_parts(10_424_138, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_929_000 picoseconds.
+		Weight::from_parts(14_702_791, 3606)
+			// Standard Error: 5_163
+			.saturating_add(Weight::from_parts(9_355_801, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -550,7 +550,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Verifiers` (r:1 w:1)
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::VerifierCount` (r:1 w:1)
@@ -564,9 +564,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond_verifier() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `843`
-		//  Estimated: `3949`
-		// Minimum execution time: 84_602_000 picoseconds.
-		Weight::from_parts(92_163_000, 3949)
+		//  Estimated: `4119`
+		// Minimum execution time: 83_354_000 picoseconds.
+		Weight::from_parts(88_815_000, 4119)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -586,15 +586,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1279`
 		//  Estimated: `12366`
-		// Minimum execution time: 83_512_000 picoseconds.
-		Weight::from_parts(89_694_000, 12366)
+		// Minimum execution time: 79_866_000 picoseconds.
+		Weight::from_parts(88_716_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `DecentralMl::Verifiers` (r:16 w:15)
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
-	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(484), added: 2959, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
 	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Attestations` (r:17 w:16)
@@ -612,10 +612,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1543 + v * (371 ±0)`
 		//  Estimated: `12366 + v * (2686 ±0)`
-		// Minimum execution time: 118_644_000 picoseconds.
-		Weight::from_parts(64_167_895, 12366)
-			// Standard Error: 50_188
-			.saturating_add(Weight::from_parts(72_990_711, 0).saturating_mul(v.into()))
+		// Minimum execution time: 117_708_000 picoseconds.
+		Weight::from_parts(67_601_871, 12366)
+			// Standard Error: 60_151
+			.saturating_add(Weight::from_parts(72_183_848, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -636,8 +636,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `960`
 		//  Estimated: `12366`
-		// Minimum execution time: 49_602_000 picoseconds.
-		Weight::from_parts(53_555_000, 12366)
+		// Minimum execution time: 48_594_000 picoseconds.
+		Weight::from_parts(53_309_000, 12366)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -656,10 +656,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `795 + v * (368 ±0)`
 		//  Estimated: `3593 + v * (2686 ±0)`
-		// Minimum execution time: 7_094_000 picoseconds.
-		Weight::from_parts(33_089_220, 3593)
-			// Standard Error: 57_455
-			.saturating_add(Weight::from_parts(70_394_172, 0).saturating_mul(v.into()))
+		// Minimum execution time: 7_031_000 picoseconds.
+		Weight::from_parts(32_701_766, 3593)
+			// Standard Error: 51_323
+			.saturating_add(Weight::from_parts(69_366_706, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -671,33 +671,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For tests and mocks: the same figures against RocksDB costs.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(73_793_000, 3676)
+		Weight::from_parts(72_113_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(63_214_000, 4198)
+		Weight::from_parts(63_171_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_trainer_profile() -> Weight {
-		Weight::from_parts(16_291_000, 3519)
+		Weight::from_parts(16_558_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn clear_trainer_profile() -> Weight {
-		Weight::from_parts(18_034_000, 3519)
+		Weight::from_parts(18_174_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn create_task() -> Weight {
-		Weight::from_parts(83_970_000, 4198)
+		Weight::from_parts(83_760_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn cancel_task(n: u32, ) -> Weight {
-		Weight::from_parts(145_694_000, 12366)
-			.saturating_add(Weight::from_parts(60_747_906, 0).saturating_mul(n.into()))
+		Weight::from_parts(47_241_734, 12366)
+			.saturating_add(Weight::from_parts(59_680_037, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -705,8 +705,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	fn expire_task(n: u32, ) -> Weight {
-		Weight::from_parts(14_194_462, 12366)
-			.saturating_add(Weight::from_parts(61_629_727, 0).saturating_mul(n.into()))
+		Weight::from_parts(67_928_496, 12366)
+			.saturating_add(Weight::from_parts(59_615_213, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -714,56 +714,56 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	fn join_task() -> Weight {
-		Weight::from_parts(98_505_000, 12366)
+		Weight::from_parts(97_774_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn leave_task() -> Weight {
-		Weight::from_parts(92_257_000, 12366)
+		Weight::from_parts(91_180_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn bond_aggregator() -> Weight {
-		Weight::from_parts(83_996_000, 3949)
+		Weight::from_parts(83_346_000, 4119)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_aggregator() -> Weight {
-		Weight::from_parts(69_583_000, 12366)
+		Weight::from_parts(68_439_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_round() -> Weight {
-		Weight::from_parts(37_040_000, 12366)
+		Weight::from_parts(36_731_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_update() -> Weight {
-		Weight::from_parts(39_409_000, 12366)
+		Weight::from_parts(39_703_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_update() -> Weight {
-		Weight::from_parts(38_040_000, 12366)
+		Weight::from_parts(37_854_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_aggregate(n: u32, ) -> Weight {
-		Weight::from_parts(6_593_295, 12366)
-			.saturating_add(Weight::from_parts(6_937_309, 0).saturating_mul(n.into()))
+		Weight::from_parts(8_024_106, 12366)
+			.saturating_add(Weight::from_parts(6_910_947, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	fn challenge_aggregate() -> Weight {
-		Weight::from_parts(94_333_000, 12366)
+		Weight::from_parts(95_281_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn finalize_round(n: u32, ) -> Weight {
-		Weight::from_parts(332_668_000, 12366)
-			.saturating_add(Weight::from_parts(121_873_837, 0).saturating_mul(n.into()))
+		Weight::from_parts(336_792_000, 12366)
+			.saturating_add(Weight::from_parts(122_415_295, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
@@ -771,37 +771,37 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
 	}
 	fn submit_proposal() -> Weight {
-		Weight::from_parts(72_622_000, 3676)
+		Weight::from_parts(72_215_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(55_618_694, 5179)
-			.saturating_add(Weight::from_parts(214_340, 0).saturating_mul(v.into()))
+		Weight::from_parts(55_510_023, 5179)
+			.saturating_add(Weight::from_parts(211_037, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close_proposal() -> Weight {
-		Weight::from_parts(78_254_000, 3769)
+		Weight::from_parts(77_555_000, 3769)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unlock(v: u32, ) -> Weight {
-		Weight::from_parts(54_447_350, 5179)
-			.saturating_add(Weight::from_parts(4_366_404, 0).saturating_mul(v.into()))
+		Weight::from_parts(54_949_192, 5179)
+			.saturating_add(Weight::from_parts(4_359_841, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
 	}
 	fn council_suspend() -> Weight {
-		Weight::from_parts(28_962_000, 4198)
+		Weight::from_parts(27_726_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn process_lapses(n: u32, ) -> Weight {
-		Weight::from_parts(27_705_210, 3606)
-			.saturating_add(Weight::from_parts(10_424_138, 0).saturating_mul(n.into()))
+		Weight::from_parts(14_702_791, 3606)
+			.saturating_add(Weight::from_parts(9_355_801, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -809,18 +809,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
 	fn bond_verifier() -> Weight {
-		Weight::from_parts(92_163_000, 3949)
+		Weight::from_parts(88_815_000, 4119)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(89_694_000, 12366)
+		Weight::from_parts(88_716_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn attest_aggregate(v: u32, ) -> Weight {
-		Weight::from_parts(64_167_895, 12366)
-			.saturating_add(Weight::from_parts(72_990_711, 0).saturating_mul(v.into()))
+		Weight::from_parts(67_601_871, 12366)
+			.saturating_add(Weight::from_parts(72_183_848, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -828,13 +828,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
 	fn report_free_rider() -> Weight {
-		Weight::from_parts(53_555_000, 12366)
+		Weight::from_parts(53_309_000, 12366)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn settle_verifiers(v: u32, ) -> Weight {
-		Weight::from_parts(33_089_220, 3593)
-			.saturating_add(Weight::from_parts(70_394_172, 0).saturating_mul(v.into()))
+		Weight::from_parts(32_701_766, 3593)
+			.saturating_add(Weight::from_parts(69_366_706, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
