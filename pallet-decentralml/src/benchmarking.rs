@@ -377,7 +377,7 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(trainer.clone()), s.task, 0, hash);
 
-		assert!(Commitments::<T>::contains_key(s.task, &trainer));
+		assert!(Commitments::<T>::contains_key((s.task, 0, &trainer)));
 		Ok(())
 	}
 
@@ -399,60 +399,47 @@ mod benches {
 			SALT,
 		);
 
-		assert!(Updates::<T>::contains_key(s.task, &trainer));
+		assert!(Updates::<T>::contains_key((s.task, 0, &trainer)));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn submit_aggregate(n: Linear<1, 256>) -> Result<(), BenchmarkError> {
 		let n = n.min(T::MaxTrainersPerTask::get());
-		let s = setup_task::<T>(n, 1)?;
+		// Two rounds: the worst case opens the next (pipelined) round too.
+		let s = setup_task::<T>(n, 2)?;
 		submit_all::<T>(&s)?;
 		let list = included::<T>(&s)?;
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(s.aggregator.clone()), s.task, 0, content::<T>(9), list, Metrics::default());
 
-		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Aggregated));
+		assert_eq!(PendingRounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Aggregated));
+		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.index), Some(1));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn challenge_aggregate() -> Result<(), BenchmarkError> {
 		let s = setup_task::<T>(1, 1)?;
-		submit_all::<T>(&s)?;
-		Pallet::<T>::do_submit_aggregate(
-			s.aggregator.clone(),
-			s.task,
-			0,
-			content::<T>(9),
-			included::<T>(&s)?,
-			Metrics::default(),
-		)
-		.map_err(|_| BenchmarkError::Stop("aggregate"))?;
+		aggregate_all::<T>(&s)?;
 		let challenger = funded::<T>("challenger", 0);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(challenger), s.task, 0, content::<T>(11));
 
-		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Challenged));
+		assert_eq!(PendingRounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Challenged));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn finalize_round(n: Linear<1, 256>) -> Result<(), BenchmarkError> {
 		let n = n.min(T::MaxTrainersPerTask::get());
+		// The last round: finalizing it also ends the task and releases every stake, which
+		// costs more than the pipelined alternatives (unblocking the open round, or voiding
+		// it: clearing its commitments and updates).
 		let s = setup_task::<T>(n, 1)?;
-		submit_all::<T>(&s)?;
-		Pallet::<T>::do_submit_aggregate(
-			s.aggregator.clone(),
-			s.task,
-			0,
-			content::<T>(9),
-			included::<T>(&s)?,
-			Metrics::default(),
-		)
-		.map_err(|_| BenchmarkError::Stop("aggregate"))?;
+		aggregate_all::<T>(&s)?;
 		set_block::<T>(now::<T>().saturating_add(20u32.into()));
 		let caller = funded::<T>("caller", 0);
 
@@ -625,7 +612,7 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), s.task, 0, [0u8; 32]);
 
-		assert_eq!(Rounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Failed));
+		assert_eq!(PendingRounds::<T>::get(s.task).map(|r| r.status), Some(RoundStatus::Failed));
 		Ok(())
 	}
 
@@ -648,7 +635,7 @@ mod benches {
 			content::<T>(12),
 		);
 
-		assert_eq!(Updates::<T>::get(s.task, &trainer).map(|u| u.flags), Some(1));
+		assert_eq!(Updates::<T>::get((s.task, 0, &trainer)).map(|u| u.flags), Some(1));
 		Ok(())
 	}
 

@@ -203,5 +203,8 @@ mod errors {
 		TooManyLapsesAtBlock,
 		/// The safety action does not apply to the model's status.
 		ActionNotApplicable,
+		/// The previous round is still pending (in its challenge window, challenged or
+		/// failed): finalize it first.
+		PreviousRoundPending,
 	}
 }

@@ -467,5 +467,16 @@ mod events {
 			/// Amount.
 			amount: BalanceOf<T>,
 		},
+		/// A pipelined round was voided because the aggregate it started from was overturned:
+		/// no one is paid or slashed for it; the next round starts from the last standing
+		/// result.
+		RoundVoided {
+			/// The task.
+			task_id: TaskId,
+			/// The round voided.
+			round: RoundIndex,
+			/// The round whose aggregate was overturned.
+			overturned: RoundIndex,
+		},
 	}
 }

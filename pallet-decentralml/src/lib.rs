@@ -186,7 +186,7 @@ pub mod pallet {
 	/// An account's vote records.
 	pub type VotesOf<T> = BoundedVec<VoteRecordOf<T>, <T as Config>::MaxVotesPerAccount>;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]

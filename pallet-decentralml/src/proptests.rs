@@ -226,7 +226,9 @@ fn run(action: &Action) -> bool {
 		Action::Aggregate { who, task, mask } => {
 			let aggregator = Tasks::<Test>::get(task).and_then(|t| t.aggregator).map(|a| a.0);
 			let caller = if mask & 0x80 != 0 { who } else { aggregator.unwrap_or(who) };
-			let mut list: Vec<AccountId> = Updates::<Test>::iter_prefix(task).map(|(t, _)| t).collect();
+			let mut list: Vec<AccountId> = Rounds::<Test>::get(task)
+				.map(|r| Updates::<Test>::iter_prefix((task, r.index)).map(|(t, _)| t).collect())
+				.unwrap_or_default();
 			list.sort();
 			let mut chosen: Vec<AccountId> =
 				list.iter().enumerate().filter(|(i, _)| mask & (1 << (i % 7)) != 0).map(|(_, t)| *t).collect();

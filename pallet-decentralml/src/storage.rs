@@ -60,30 +60,40 @@ mod storage {
 		OptionQuery,
 	>;
 
-	/// The running round of each task, if any.
+	/// The open round of each task, if any: taking commitments, then reveals, then awaiting
+	/// its aggregate.
 	#[pallet::storage]
 	pub type Rounds<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, RoundOf<T>, OptionQuery>;
 
-	/// Commitments of each task's running round, by trainer (cleared when it is finalized).
+	/// The aggregated round of each task still in its challenge window (or challenged, or
+	/// failed and not yet finalized). Rounds are pipelined: the next round opens on this
+	/// round's aggregate at once, so each task has at most one pending and one open round.
 	#[pallet::storage]
-	pub type Commitments<T: Config> = StorageDoubleMap<
+	pub type PendingRounds<T: Config> =
+		StorageMap<_, Blake2_128Concat, TaskId, RoundOf<T>, OptionQuery>;
+
+	/// Commitments by task, round and trainer (cleared when the round is finalized).
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageNMap<
 		_,
-		Blake2_128Concat,
-		TaskId,
-		Blake2_128Concat,
-		T::AccountId,
+		(
+			NMapKey<Blake2_128Concat, TaskId>,
+			NMapKey<Twox64Concat, RoundIndex>,
+			NMapKey<Blake2_128Concat, T::AccountId>,
+		),
 		Commitment<BlockNumberFor<T>>,
 		OptionQuery,
 	>;
 
-	/// Revealed updates of each task's running round, by trainer.
+	/// Revealed updates by task, round and trainer (cleared when the round is finalized).
 	#[pallet::storage]
-	pub type Updates<T: Config> = StorageDoubleMap<
+	pub type Updates<T: Config> = StorageNMap<
 		_,
-		Blake2_128Concat,
-		TaskId,
-		Blake2_128Concat,
-		T::AccountId,
+		(
+			NMapKey<Blake2_128Concat, TaskId>,
+			NMapKey<Twox64Concat, RoundIndex>,
+			NMapKey<Blake2_128Concat, T::AccountId>,
+		),
 		Update<BlockNumberFor<T>>,
 		OptionQuery,
 	>;

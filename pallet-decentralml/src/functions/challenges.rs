@@ -15,7 +15,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::validate_content(&evidence)?;
 		let task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
-		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		let mut current = PendingRounds::<T>::get(task_id).ok_or(Error::<T>::NotAggregated)?;
 		ensure!(current.index == round, Error::<T>::WrongRound);
 		ensure!(current.status == RoundStatus::Aggregated, Error::<T>::NotAggregated);
 		ensure!(!current.decided, Error::<T>::ChallengeWindowClosed);
@@ -49,7 +49,7 @@ impl<T: Config> Pallet<T> {
 		current.status = RoundStatus::Challenged;
 		current.challenge =
 			Some(Challenge { challenger: who.clone(), bond, proposal: proposal_id, evidence });
-		Rounds::<T>::insert(task_id, current);
+		PendingRounds::<T>::insert(task_id, current);
 		Self::deposit_event(Event::ProposalSubmitted {
 			proposal_id,
 			proposer: who.clone(),
@@ -72,7 +72,7 @@ impl<T: Config> Pallet<T> {
 		round: RoundIndex,
 		upheld: bool,
 	) {
-		let Some(mut current) = Rounds::<T>::get(task_id) else { return };
+		let Some(mut current) = PendingRounds::<T>::get(task_id) else { return };
 		let Some(mut task) = Tasks::<T>::get(task_id) else { return };
 		if current.index != round || current.status != RoundStatus::Challenged {
 			return;
@@ -81,11 +81,11 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		Self::decide_aggregate(task_id, &mut task, &mut current, upheld);
-		Rounds::<T>::insert(task_id, current);
+		PendingRounds::<T>::insert(task_id, current);
 		Tasks::<T>::insert(task_id, task);
 	}
 
-	/// Decide the aggregate of the running round `current` of `task_id`, by the vote on its
+	/// Decide the aggregate of the pending round `current` of `task_id`, by the vote on its
 	/// challenge or by the verifiers' attestations. Upheld: the aggregator's bond goes to the
 	/// challenger (to the sponsor when no one challenged) and the round fails. Dismissed (only
 	/// with a challenge): the challenger's bond goes to the aggregator and the aggregate

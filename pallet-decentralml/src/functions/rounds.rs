@@ -6,7 +6,9 @@ use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
-	traits::{BlakeTwo256, CheckedAdd, Hash, SaturatedConversion, Saturating, Zero},
+	traits::{
+		BlakeTwo256, Bounded, CheckedAdd, Hash, SaturatedConversion, Saturating, Zero,
+	},
 	Rounding,
 };
 
@@ -16,13 +18,21 @@ impl<T: Config> Pallet<T> {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		ensure!(task.status.is_live(), Error::<T>::TaskNotLive);
 		ensure!(!Rounds::<T>::contains_key(task_id), Error::<T>::RoundInProgress);
-		Self::open_round(task_id, &mut task)?;
+		ensure!(!PendingRounds::<T>::contains_key(task_id), Error::<T>::PreviousRoundPending);
+		Self::open_round(task_id, &mut task, None)?;
 		Tasks::<T>::insert(task_id, task);
 		Ok(())
 	}
 
-	/// Open the next round of a live task with no running round. Writes only on success.
-	pub(super) fn open_round(task_id: TaskId, task: &mut TaskOf<T>) -> DispatchResult {
+	/// Open the next round of a live task with no open round. Writes only on success.
+	/// `pipelined`: the aggregate of the pending round, which the new round starts from
+	/// (its own aggregate waits until that round is finalized); otherwise the round starts
+	/// from the task's last result.
+	pub(super) fn open_round(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		pipelined: Option<ContentRef>,
+	) -> DispatchResult {
 		ensure!(task.next_round < task.terms.total_rounds, Error::<T>::TaskNotLive);
 		ensure!(task.aggregator.is_some(), Error::<T>::NoAggregator);
 		ensure!(task.trainer_count >= task.terms.min_trainers, Error::<T>::NotEnoughTrainers);
@@ -32,11 +42,13 @@ impl<T: Config> Pallet<T> {
 		let deadline = now.checked_add(&task.terms.round_length).ok_or(Error::<T>::Overflow)?;
 		let reveal_end =
 			deadline.checked_add(&Params::<T>::get().reveal_period).ok_or(Error::<T>::Overflow)?;
+		let aggregation_from = if pipelined.is_some() { BlockNumberFor::<T>::max_value() } else { now };
 		let index = task.next_round;
 		let next = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
-		let (base, base_version) = match &task.last_result {
-			Some(result) => (result.weights.clone(), None),
-			None => match model.latest_approved.and_then(|v| Versions::<T>::get(task.model, v)) {
+		let (base, base_version) = match (pipelined, &task.last_result) {
+			(Some(weights), _) => (weights, None),
+			(None, Some(result)) => (result.weights.clone(), None),
+			(None, None) => match model.latest_approved.and_then(|v| Versions::<T>::get(task.model, v)) {
 				Some(version) => (version.weights, model.latest_approved),
 				None => (model.initial_weights.clone(), None),
 			},
@@ -52,6 +64,7 @@ impl<T: Config> Pallet<T> {
 				opened_at: now,
 				deadline,
 				reveal_end,
+				aggregation_from,
 				expected: task.trainer_count,
 				commitments: 0,
 				submissions: 0,
@@ -84,18 +97,15 @@ impl<T: Config> Pallet<T> {
 		let participant =
 			Participants::<T>::get(task_id, &who).ok_or(Error::<T>::NotParticipant)?;
 		ensure!(participant.first_round <= round, Error::<T>::NotDueThisRound);
-		ensure!(!Commitments::<T>::contains_key(task_id, &who), Error::<T>::AlreadyCommitted);
+		let key = (task_id, round, &who);
+		ensure!(!Commitments::<T>::contains_key(key), Error::<T>::AlreadyCommitted);
 		current.commitments = current.commitments.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		if current.commitments >= current.expected {
 			// Everyone due has committed: nothing is left to copy, so reveals open now.
 			let end = now.saturating_add(Params::<T>::get().reveal_period);
 			current.reveal_end = current.reveal_end.min(end);
 		}
-		Commitments::<T>::insert(
-			task_id,
-			&who,
-			Commitment { round, hash, committed_at: now },
-		);
+		Commitments::<T>::insert(key, Commitment { round, hash, committed_at: now });
 		Rounds::<T>::insert(task_id, current);
 		Self::deposit_event(Event::UpdateCommitted { task_id, round, trainer: who });
 		Ok(())
@@ -136,17 +146,16 @@ impl<T: Config> Pallet<T> {
 		let now = Self::now();
 		ensure!(now <= current.reveal_end, Error::<T>::RevealPeriodOver);
 		ensure!(Self::reveals_open(&current, now), Error::<T>::RevealNotOpen);
-		let commitment = Commitments::<T>::get(task_id, &who).ok_or(Error::<T>::NotCommitted)?;
-		ensure!(commitment.round == round, Error::<T>::NotCommitted);
-		ensure!(!Updates::<T>::contains_key(task_id, &who), Error::<T>::AlreadyRevealed);
+		let key = (task_id, round, &who);
+		let commitment = Commitments::<T>::get(key).ok_or(Error::<T>::NotCommitted)?;
+		ensure!(!Updates::<T>::contains_key(key), Error::<T>::AlreadyRevealed);
 		ensure!(
 			commitment_of(task_id, round, &who, &update, samples, &salt) == commitment.hash,
 			Error::<T>::CommitmentMismatch
 		);
 		current.submissions = current.submissions.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		Updates::<T>::insert(
-			task_id,
-			&who,
+			key,
 			Update { round, content: update, samples, metrics, submitted_at: now, flags: 0 },
 		);
 		Rounds::<T>::insert(task_id, current);
@@ -154,7 +163,19 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// `who`, the aggregator, submits the aggregate of `round` of `task_id`.
+	/// The block after which `current`'s aggregate is no longer accepted (and the
+	/// aggregator missed it): `aggregation_period` after both its reveal end and the
+	/// finalization of the previous round, which it waits for.
+	pub(super) fn aggregation_end(
+		current: &RoundOf<T>,
+		period: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		current.reveal_end.max(current.aggregation_from).saturating_add(period)
+	}
+
+	/// `who`, the aggregator, submits the aggregate of `round` of `task_id`. The round
+	/// becomes pending (its challenge window runs) and the next round opens at once on this
+	/// aggregate, so trainers train while the window runs.
 	pub fn do_submit_aggregate(
 		who: T::AccountId,
 		task_id: TaskId,
@@ -165,7 +186,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::validate_content(&weights)?;
 		ensure!(!included.is_empty(), Error::<T>::EmptyAggregate);
-		let task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
+		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
 		ensure!(current.index == round, Error::<T>::WrongRound);
 		ensure!(current.status == RoundStatus::Open, Error::<T>::RoundNotOpen);
@@ -174,18 +195,17 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::NotAggregator
 		);
 		let now = Self::now();
+		// Set to the maximum block while the previous round is pending.
+		ensure!(now >= current.aggregation_from, Error::<T>::PreviousRoundPending);
 		ensure!(Self::reveals_done(&current, now), Error::<T>::RoundStillOpen);
 		let period = Params::<T>::get().aggregation_period;
-		ensure!(
-			now <= current.reveal_end.saturating_add(period),
-			Error::<T>::AggregationPeriodOver
-		);
+		ensure!(now <= Self::aggregation_end(&current, period), Error::<T>::AggregationPeriodOver);
 		let mut seen = BTreeSet::new();
 		let mut digests = Vec::with_capacity(included.len().saturating_mul(32));
 		for trainer in included.iter() {
 			ensure!(seen.insert(trainer.clone()), Error::<T>::DuplicateIncluded);
-			let update = Updates::<T>::get(task_id, trainer).ok_or(Error::<T>::UpdateNotFound)?;
-			ensure!(update.round == round, Error::<T>::UpdateNotFound);
+			let update =
+				Updates::<T>::get((task_id, round, trainer)).ok_or(Error::<T>::UpdateNotFound)?;
 			digests.extend_from_slice(&update.content.digest);
 		}
 		let updates_digest: [u8; 32] = BlakeTwo256::hash(&digests).0;
@@ -199,23 +219,41 @@ impl<T: Config> Pallet<T> {
 			metrics,
 			submitted_at: now,
 		});
-		Rounds::<T>::insert(task_id, current);
+		Rounds::<T>::remove(task_id);
+		PendingRounds::<T>::insert(task_id, current);
 		Self::deposit_event(Event::AggregateSubmitted {
 			task_id,
 			round,
 			aggregator: who,
-			weights,
+			weights: weights.clone(),
 			included: count,
 			updates_digest,
 		});
+		// Pipelining: the next round starts from this aggregate now. If it cannot open (the
+		// last round, too few trainers), finalizing this round tries again.
+		if task.next_round < task.terms.total_rounds &&
+			Self::open_round(task_id, &mut task, Some(weights)).is_ok()
+		{
+			Tasks::<T>::insert(task_id, task);
+		}
 		Ok(())
 	}
 
-	/// Finalize `round` of `task_id`. Returns the number of trainers processed (for weight).
+	/// Finalize `round` of `task_id`: the pending round once its challenge window is over
+	/// (or it failed), or the open round once it can no longer get an aggregate. Returns
+	/// the number of trainers processed (for weight).
 	pub fn do_finalize_round(task_id: TaskId, round: RoundIndex) -> Result<u32, DispatchError> {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
-		let current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
-		ensure!(current.index == round, Error::<T>::WrongRound);
+		let pending = PendingRounds::<T>::get(task_id);
+		let (current, was_pending) = match pending {
+			Some(pending) if pending.index == round => (pending, true),
+			pending => {
+				let open = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+				ensure!(open.index == round, Error::<T>::WrongRound);
+				ensure!(pending.is_none(), Error::<T>::PreviousRoundPending);
+				(open, false)
+			},
+		};
 		let now = Self::now();
 		let params = Params::<T>::get();
 		let succeeded = match current.status {
@@ -223,7 +261,7 @@ impl<T: Config> Pallet<T> {
 				ensure!(now > current.reveal_end, Error::<T>::RoundStillOpen);
 				if current.submissions > 0 && task.aggregator.is_some() {
 					ensure!(
-						now > current.reveal_end.saturating_add(params.aggregation_period),
+						now > Self::aggregation_end(&current, params.aggregation_period),
 						Error::<T>::AwaitingAggregate
 					);
 				}
@@ -249,21 +287,79 @@ impl<T: Config> Pallet<T> {
 			}
 			Zero::zero()
 		};
-		let trainers = Self::settle_participants(task_id, &mut task, &current, &params);
-		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
-		let _ = Commitments::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
-		Rounds::<T>::remove(task_id);
+		let mut next = was_pending.then(|| Rounds::<T>::get(task_id)).flatten();
+		if let Some(open) = next.as_mut() {
+			if succeeded {
+				// The next round's aggregator may proceed from now on.
+				open.aggregation_from = now;
+			} else {
+				Self::void_round(task_id, &mut task, open, round);
+			}
+		}
+		if !succeeded {
+			next = None;
+		}
+		let trainers =
+			Self::settle_participants(task_id, &mut task, &current, &params, next.as_mut());
+		let next_open = next.is_some();
+		if let Some(open) = next {
+			Rounds::<T>::insert(task_id, open);
+		}
+		Self::clear_round(task_id, round);
+		if was_pending {
+			PendingRounds::<T>::remove(task_id);
+		} else {
+			Rounds::<T>::remove(task_id);
+		}
 		task.idle_since = now;
 		Self::deposit_event(Event::RoundFinalized { task_id, round, succeeded, paid });
 
-		if task.next_round >= task.terms.total_rounds {
-			Self::end_task(task_id, &mut task, TaskStatus::Completed);
-		} else {
-			// Open the next round at once when possible; otherwise `start_round` does later.
-			let _ = Self::open_round(task_id, &mut task);
+		if !next_open {
+			if task.next_round >= task.terms.total_rounds {
+				Self::end_task(task_id, &mut task, TaskStatus::Completed);
+			} else {
+				// Open the next round at once when possible; otherwise `start_round` does later.
+				let _ = Self::open_round(task_id, &mut task, None);
+			}
 		}
 		Tasks::<T>::insert(task_id, task);
 		Ok(trainers)
+	}
+
+	/// Take a departed trainer's commitment and update out of the open round `open`.
+	fn withdraw_from(task_id: TaskId, open: &mut RoundOf<T>, trainer: &T::AccountId) {
+		let key = (task_id, open.index, trainer);
+		if Commitments::<T>::take(key).is_some() {
+			open.commitments = open.commitments.saturating_sub(1);
+		}
+		if Updates::<T>::take(key).is_some() {
+			open.submissions = open.submissions.saturating_sub(1);
+		}
+		open.expected = open.expected.saturating_sub(1);
+	}
+
+	/// Forget the commitments and updates of `round` of `task_id`.
+	pub(super) fn clear_round(task_id: TaskId, round: RoundIndex) {
+		let limit = T::MaxTrainersPerTask::get();
+		let _ = Updates::<T>::clear_prefix((task_id, round), limit, None);
+		let _ = Commitments::<T>::clear_prefix((task_id, round), limit, None);
+	}
+
+	/// Void the open round `next` of `task_id`, which started from the overturned aggregate
+	/// of round `overturned`: its trainers trained on a rejected model through no fault of
+	/// their own, so no one is paid or slashed for it and its commitments and updates go.
+	/// The task gets a round in its place (`total_rounds` grows by one; the voided round paid
+	/// nothing, so the pool still covers it), which opens from the last standing result.
+	fn void_round(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		next: &RoundOf<T>,
+		overturned: RoundIndex,
+	) {
+		task.terms.total_rounds = task.terms.total_rounds.saturating_add(1);
+		Self::clear_round(task_id, next.index);
+		Rounds::<T>::remove(task_id);
+		Self::deposit_event(Event::RoundVoided { task_id, round: next.index, overturned });
 	}
 
 	/// Pay a successful round's reward: the aggregator's fee, then pro rata to samples.
@@ -309,7 +405,7 @@ impl<T: Config> Pallet<T> {
 		let shares: Vec<(T::AccountId, u64)> = aggregate
 			.included
 			.iter()
-			.filter_map(|t| Updates::<T>::get(task_id, t).map(|u| (t.clone(), u)))
+			.filter_map(|t| Updates::<T>::get((task_id, round, t)).map(|u| (t.clone(), u)))
 			.filter(|(_, u)| u.flags < threshold)
 			.map(|(t, u)| (t, u.samples))
 			.collect();
@@ -366,6 +462,7 @@ impl<T: Config> Pallet<T> {
 		task: &mut TaskOf<T>,
 		current: &RoundOf<T>,
 		params: &ParamsOf<T>,
+		mut next: Option<&mut RoundOf<T>>,
 	) -> u32 {
 		let participants: Vec<_> = Participants::<T>::iter_prefix(task_id).collect();
 		let count = participants.len() as u32;
@@ -374,7 +471,7 @@ impl<T: Config> Pallet<T> {
 		for (trainer, mut participant) in participants {
 			let due = participant.first_round <= current.index;
 			// A confirmed free rider is slashed as if it had not submitted.
-			let submitted = Updates::<T>::get(task_id, &trainer)
+			let submitted = Updates::<T>::get((task_id, current.index, &trainer))
 				.map(|u| u.flags < params.attestation_threshold)
 				.unwrap_or(false);
 			if due && !submitted {
@@ -392,8 +489,14 @@ impl<T: Config> Pallet<T> {
 			}
 			// A leaver whose asset stake cannot move out now stays until the task ends.
 			Participants::<T>::insert(task_id, &trainer, participant.clone());
-			if participant.leaving {
-				let _ = Self::try_remove_participant(task_id, task, &trainer, participant.stake);
+			if participant.leaving &&
+				Self::try_remove_participant(task_id, task, &trainer, participant.stake)
+			{
+				// It asked to leave before the pipelined next round opened: it owes that
+				// round nothing, and what it sent there goes with it.
+				if let Some(open) = next.as_deref_mut() {
+					Self::withdraw_from(task_id, open, &trainer);
+				}
 			}
 		}
 		count

@@ -118,8 +118,11 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::release_verifiers(task_id);
 		Rounds::<T>::remove(task_id);
-		let _ = Updates::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
-		let _ = Commitments::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
+		PendingRounds::<T>::remove(task_id);
+		// At most two rounds (one pending, one open) hold commitments and updates.
+		let limit = T::MaxTrainersPerTask::get().saturating_mul(2);
+		let _ = Updates::<T>::clear_prefix((task_id,), limit, None);
+		let _ = Commitments::<T>::clear_prefix((task_id,), limit, None);
 		task.status = status;
 		if status == TaskStatus::Completed {
 			if let Some(result) = task.last_result.clone() {
@@ -130,12 +133,17 @@ impl<T: Config> Pallet<T> {
 		count
 	}
 
+	/// Whether `task_id` has neither an open nor a pending round.
+	fn between_rounds(task_id: TaskId) -> bool {
+		!Rounds::<T>::contains_key(task_id) && !PendingRounds::<T>::contains_key(task_id)
+	}
+
 	/// Cancel `task_id` on behalf of its sponsor `who`.
 	pub fn do_cancel_task(who: T::AccountId, task_id: TaskId) -> DispatchResult {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		ensure!(task.sponsor == who, Error::<T>::NotSponsor);
 		ensure!(task.status.is_live(), Error::<T>::TaskNotLive);
-		ensure!(!Rounds::<T>::contains_key(task_id), Error::<T>::RoundInProgress);
+		ensure!(Self::between_rounds(task_id), Error::<T>::RoundInProgress);
 		Self::end_task(task_id, &mut task, TaskStatus::Cancelled);
 		Tasks::<T>::insert(task_id, task);
 		Ok(())
@@ -145,7 +153,7 @@ impl<T: Config> Pallet<T> {
 	pub fn do_expire_task(task_id: TaskId) -> DispatchResult {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		ensure!(task.status.is_live(), Error::<T>::TaskNotLive);
-		ensure!(!Rounds::<T>::contains_key(task_id), Error::<T>::RoundInProgress);
+		ensure!(Self::between_rounds(task_id), Error::<T>::RoundInProgress);
 		let timeout = Params::<T>::get().task_idle_timeout;
 		ensure!(
 			Self::now() > task.idle_since.saturating_add(timeout),
@@ -204,9 +212,9 @@ impl<T: Config> Pallet<T> {
 		if !Self::return_escrow(task_id, &task.terms.asset, HoldReason::TrainerStake, who, stake) {
 			return false;
 		}
+		// Only a trainer due in no live round leaves at once, so it has no commitment or
+		// update to forget; a round's are cleared when it is finalized.
 		Participants::<T>::remove(task_id, who);
-		let _ = Updates::<T>::take(task_id, who).map(|_| ());
-		Commitments::<T>::remove(task_id, who);
 		task.trainer_count = task.trainer_count.saturating_sub(1);
 		Self::dec_profile(who);
 		Self::deposit_event(Event::TrainerLeft { task_id, trainer: who.clone(), stake });
@@ -220,7 +228,9 @@ impl<T: Config> Pallet<T> {
 		let mut participant =
 			Participants::<T>::get(task_id, &who).ok_or(Error::<T>::NotParticipant)?;
 		ensure!(!participant.leaving, Error::<T>::AlreadyLeaving);
-		if let Some(round) = Rounds::<T>::get(task_id) {
+		// The latest live round: the open one, else the pending one.
+		let latest = Rounds::<T>::get(task_id).or_else(|| PendingRounds::<T>::get(task_id));
+		if let Some(round) = latest {
 			if participant.first_round <= round.index {
 				participant.leaving = true;
 				Participants::<T>::insert(task_id, &who, participant);
@@ -255,7 +265,7 @@ impl<T: Config> Pallet<T> {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 		let (aggregator, bond) = task.aggregator.clone().ok_or(Error::<T>::NoAggregator)?;
 		ensure!(aggregator == who, Error::<T>::NotAggregator);
-		ensure!(!Rounds::<T>::contains_key(task_id), Error::<T>::RoundInProgress);
+		ensure!(Self::between_rounds(task_id), Error::<T>::RoundInProgress);
 		Self::release_native(HoldReason::AggregatorBond, &who, bond);
 		task.aggregator = None;
 		Tasks::<T>::insert(task_id, task);

@@ -1,7 +1,7 @@
 //! The pallet's invariants (see the crate docs), checked after every test and by try-runtime.
 
 use crate::{pallet::*, types::*};
-use alloc::collections::btree_set::BTreeSet;
+use alloc::{collections::btree_set::BTreeSet, vec::Vec};
 use frame_support::ensure;
 use sp_runtime::traits::{Saturating, Zero};
 
@@ -92,15 +92,32 @@ impl<T: Config> Pallet<T> {
 				ensure!(task.pool.is_zero(), "ended task still has a pool");
 				ensure!(task.aggregator.is_none(), "ended task still has an aggregator");
 				ensure!(!Rounds::<T>::contains_key(task_id), "ended task has a round");
+				ensure!(!PendingRounds::<T>::contains_key(task_id), "ended task has a round");
 			}
 			ensure!(task.next_round <= task.terms.total_rounds, "more rounds than total_rounds");
 		}
-		for (task_id, round) in Rounds::<T>::iter() {
+		let open: Vec<_> = Rounds::<T>::iter().map(|(task_id, r)| (task_id, r, false)).collect();
+		let pending = PendingRounds::<T>::iter().map(|(task_id, r)| (task_id, r, true));
+		let live: Vec<_> = open.into_iter().chain(pending).collect();
+		for (task_id, round, is_pending) in live.iter() {
 			let task = Tasks::<T>::get(task_id).ok_or("round of unknown task")?;
-			ensure!(round.index.saturating_add(1) == task.next_round, "round index mismatch");
-			let updates = Updates::<T>::iter_prefix(task_id).count() as u32;
+			ensure!(task.status.is_live(), "ended task has a round");
+			let open_index = Rounds::<T>::get(task_id).map(|r| r.index);
+			if *is_pending {
+				// The open round, if any, is the one after; it opened on this aggregate.
+				ensure!(round.status != RoundStatus::Open, "pending round still open");
+				if let Some(open) = open_index {
+					ensure!(open == round.index.saturating_add(1), "pending round out of order");
+				} else {
+					ensure!(round.index.saturating_add(1) == task.next_round, "round index mismatch");
+				}
+			} else {
+				ensure!(round.status == RoundStatus::Open, "open round not open");
+				ensure!(round.index.saturating_add(1) == task.next_round, "round index mismatch");
+			}
+			let updates = Updates::<T>::iter_prefix((*task_id, round.index)).count() as u32;
 			ensure!(updates == round.submissions, "submissions differ from updates");
-			let commitments = Commitments::<T>::iter_prefix(task_id).count() as u32;
+			let commitments = Commitments::<T>::iter_prefix((*task_id, round.index)).count() as u32;
 			ensure!(commitments == round.commitments, "commitment count differs");
 			ensure!(round.submissions <= round.commitments, "more reveals than commitments");
 			ensure!(round.reveal_end >= round.opened_at, "reveal end before the round opened");
@@ -120,18 +137,24 @@ impl<T: Config> Pallet<T> {
 				ensure!(proposal.status == ProposalStatus::Ongoing, "challenge proposal closed");
 			}
 		}
-		for (task_id, trainer, commitment) in Commitments::<T>::iter() {
-			let round = Rounds::<T>::get(task_id).ok_or("commitment without a round")?;
-			ensure!(commitment.round == round.index, "stale commitment");
+		let is_live = |task_id: TaskId, index: RoundIndex| {
+			live.iter().any(|(t, r, _)| *t == task_id && r.index == index)
+		};
+		for ((task_id, index, trainer), commitment) in Commitments::<T>::iter() {
+			ensure!(is_live(task_id, index), "commitment without a round");
+			ensure!(commitment.round == index, "stale commitment");
 			ensure!(
 				Participants::<T>::contains_key(task_id, &trainer),
 				"commitment of non-participant"
 			);
 		}
-		for (task_id, trainer, update) in Updates::<T>::iter() {
-			let round = Rounds::<T>::get(task_id).ok_or("update without a round")?;
-			ensure!(update.round == round.index, "stale update");
-			ensure!(Commitments::<T>::contains_key(task_id, &trainer), "update without commitment");
+		for ((task_id, index, trainer), update) in Updates::<T>::iter() {
+			ensure!(is_live(task_id, index), "update without a round");
+			ensure!(update.round == index, "stale update");
+			ensure!(
+				Commitments::<T>::contains_key((task_id, index, &trainer)),
+				"update without commitment"
+			);
 			ensure!(
 				Participants::<T>::contains_key(task_id, &trainer),
 				"update of non-participant"
@@ -153,7 +176,7 @@ impl<T: Config> Pallet<T> {
 		for (task_id, verifier, _) in Attestations::<T>::iter() {
 			ensure!(Verifiers::<T>::contains_key(task_id, &verifier), "attestation of non-verifier");
 		}
-		for (task_id, round) in Rounds::<T>::iter() {
+		for (task_id, round) in PendingRounds::<T>::iter() {
 			let (mut agree, mut disagree) = (0u32, 0u32);
 			for (_, attestation) in Attestations::<T>::iter_prefix(task_id) {
 				if attestation.round == round.index {

@@ -29,12 +29,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// `who` stops verifying `task_id`; not while its attestation of the running round's
+	/// `who` stops verifying `task_id`; not while its attestation of the pending round's
 	/// aggregate is undecided (it must stay slashable until then).
 	pub fn do_unbond_verifier(who: T::AccountId, task_id: TaskId) -> DispatchResult {
 		let bond = Verifiers::<T>::get(task_id, &who).ok_or(Error::<T>::NotVerifier)?;
 		if let (Some(current), Some(attestation)) =
-			(Rounds::<T>::get(task_id), Attestations::<T>::get(task_id, &who))
+			(PendingRounds::<T>::get(task_id), Attestations::<T>::get(task_id, &who))
 		{
 			let pending =
 				matches!(current.status, RoundStatus::Aggregated | RoundStatus::Challenged);
@@ -64,7 +64,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<u32, DispatchError> {
 		ensure!(Verifiers::<T>::contains_key(task_id, &who), Error::<T>::NotVerifier);
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
-		let mut current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
+		let mut current = PendingRounds::<T>::get(task_id).ok_or(Error::<T>::NotAggregated)?;
 		ensure!(current.index == round, Error::<T>::WrongRound);
 		let aggregate = match current.status {
 			RoundStatus::Open => return Err(Error::<T>::NotAggregated.into()),
@@ -115,7 +115,7 @@ impl<T: Config> Pallet<T> {
 			settled = Self::decide_aggregate(task_id, &mut task, &mut current, upheld);
 			Tasks::<T>::insert(task_id, task);
 		}
-		Rounds::<T>::insert(task_id, current);
+		PendingRounds::<T>::insert(task_id, current);
 		Ok(settled)
 	}
 
@@ -176,17 +176,16 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::validate_content(&evidence)?;
 		ensure!(Verifiers::<T>::contains_key(task_id, &who), Error::<T>::NotVerifier);
-		let current = Rounds::<T>::get(task_id).ok_or(Error::<T>::NoActiveRound)?;
-		ensure!(current.index == round, Error::<T>::WrongRound);
-		let mut update = Updates::<T>::get(task_id, &trainer).ok_or(Error::<T>::UpdateNotFound)?;
-		ensure!(update.round == round, Error::<T>::UpdateNotFound);
+		// Updates of a round exist until it is finalized, open or pending.
+		let mut update =
+			Updates::<T>::get((task_id, round, &trainer)).ok_or(Error::<T>::UpdateNotFound)?;
 		let key = (task_id, trainer.clone(), who.clone());
 		ensure!(FreeRiderReports::<T>::get(&key) != Some(round), Error::<T>::AlreadyReported);
 		update.flags = update.flags.saturating_add(1);
 		let confirmed = update.flags == Params::<T>::get().attestation_threshold;
 		FreeRiderReports::<T>::insert(&key, round);
 		let content = update.content.clone();
-		Updates::<T>::insert(task_id, &trainer, update);
+		Updates::<T>::insert((task_id, round, &trainer), update);
 		Self::deposit_event(Event::FreeRiderReported {
 			task_id,
 			round,

@@ -22,11 +22,13 @@ fn challenge_aggregate_errors() {
 		};
 		assert_noop!(c(7, task, 0, raw_cid(b"")), E::EmptyCid);
 		assert_noop!(c(7, 9, 0, cref("e")), E::TaskNotFound);
-		assert_noop!(c(7, task, 1, cref("e")), E::WrongRound);
+		// Nothing is pending before an aggregate is submitted.
 		assert_noop!(c(7, task, 0, cref("e")), E::NotAggregated);
 		update(3, task, 0, 10);
 		run_to_block(12);
 		aggregate(task, 0, &[3]);
+		// Round 1 is open (pipelined) but has no aggregate to challenge.
+		assert_noop!(c(7, task, 1, cref("e")), E::WrongRound);
 		assert_noop!(c(5, task, 0, cref("e")), E::ChallengeOwnAggregate);
 		assert_noop!(c(100, task, 0, cref("e")), E::InsufficientBalance);
 		NextProposalId::<Test>::put(u32::MAX);
@@ -36,7 +38,7 @@ fn challenge_aggregate_errors() {
 		assert_noop!(c(7, task, 0, cref("e")), E::ChallengeWindowClosed);
 		let model = register(1);
 		let other = create(2, model, terms(RewardAsset::Native));
-		assert_noop!(c(7, other, 0, cref("e")), E::NoActiveRound);
+		assert_noop!(c(7, other, 0, cref("e")), E::NotAggregated);
 	});
 }
 
@@ -49,7 +51,7 @@ fn upheld_challenge_slashes_the_aggregator() {
 				.into(),
 		);
 		assert_eq!(held(HoldReason::ChallengeBond, 7), 40);
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Challenged);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Challenged);
 		vote(8, id, true, 5_000, Conviction::Locked1x);
 		close_after_voting(id);
 		System::assert_has_event(
@@ -64,7 +66,7 @@ fn upheld_challenge_slashes_the_aggregator() {
 		);
 		assert_eq!(Balances::balance(&7), 10_000 + 50);
 		assert_eq!(held(HoldReason::AggregatorBond, 5), 0);
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
 		// The failed round pays nothing and finalizes at once.
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		assert_eq!(Tasks::<Test>::get(task).unwrap().pool, 2_000);
@@ -89,7 +91,7 @@ fn dismissed_challenge_slashes_the_challenger() {
 		);
 		assert_eq!(Balances::balance(&7), 10_000 - 40);
 		assert_eq!(Balances::balance(&5), 10_000 - 50 + 40);
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		System::assert_has_event(
 			Event::RoundFinalized { task_id: task, round: 0, succeeded: true, paid: 1_000 }.into(),

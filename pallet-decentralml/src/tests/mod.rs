@@ -3,7 +3,7 @@
 
 use crate::{
 	mock::*, types::*, Commitments, Error, Event, HoldReason, Models, NextModelId, NextProposalId,
-	NextTaskId, Params, Participants, PendingLapses, Proposals, Rounds, Tasks, TrainerProfiles,
+	NextTaskId, Params, Participants, PendingLapses, PendingRounds, Proposals, Rounds, Tasks, TrainerProfiles,
 	Updates, Versions, VotingOf,
 };
 use frame_support::{
@@ -24,6 +24,7 @@ mod governance;
 mod models;
 mod rounds;
 mod tasks;
+mod pipelined;
 mod try_state;
 mod verifiers;
 

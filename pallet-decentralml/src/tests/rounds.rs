@@ -82,13 +82,14 @@ fn commit_update_success_and_errors() {
 		let round = Rounds::<Test>::get(task).unwrap();
 		assert_eq!((round.commitments, round.submissions, round.expected), (1, 0, 3));
 		assert_eq!(round.reveal_end, round.deadline + 3, "not everyone committed yet");
-		assert!(Commitments::<Test>::contains_key(task, 3));
-		assert!(!Updates::<Test>::contains_key(task, 3), "only the hash is on chain");
+		assert!(Commitments::<Test>::contains_key((task, 0, 3)));
+		assert!(!Updates::<Test>::contains_key((task, 0, 3)), "only the hash is on chain");
 		assert_noop!(c(3, task, 0), E::AlreadyCommitted);
 		run_to_block(12);
 		assert_noop!(c(4, task, 0), E::DeadlinePassed);
 		aggregate(task, 0, &[3]);
-		assert_noop!(c(4, task, 0), E::RoundNotOpen);
+		// Round 0 is pending now and round 1 open (pipelined).
+		assert_noop!(c(4, task, 0), E::WrongRound);
 	});
 }
 
@@ -186,7 +187,7 @@ fn reveal_update_success_and_errors() {
 		assert_noop!(r(4, update_ref(4, 0), 20, SALT), E::RevealPeriodOver);
 		COMMITTED.with(|c| c.borrow_mut().clear());
 		aggregate(task, 0, &[3]);
-		assert_noop!(r(4, update_ref(4, 0), 20, SALT), E::RoundNotOpen);
+		assert_noop!(r(4, update_ref(4, 0), 20, SALT), E::WrongRound);
 	});
 }
 
@@ -223,7 +224,7 @@ fn unrevealed_commitment_is_a_no_show() {
 			Event::StakeSlashed { task_id: task, round: 0, trainer: 6, amount: slashed }.into(),
 		);
 		assert_eq!(Participants::<Test>::get(task, 6).unwrap().stake, stake - slashed);
-		assert_eq!(Commitments::<Test>::iter_prefix(task).count(), 0, "cleared at finalize");
+		assert_eq!(Commitments::<Test>::iter_prefix((task, 0)).count(), 0, "cleared at finalize");
 	});
 }
 
@@ -257,14 +258,15 @@ fn submit_aggregate_success_and_errors() {
 		assert_noop!(a(5, task, 0, cref("g"), &[3, 3]), E::DuplicateIncluded);
 		assert_noop!(a(5, task, 0, cref("g"), &[3, 6]), E::UpdateNotFound);
 		assert_ok!(a(5, task, 0, cref("g"), &[3, 4]));
-		let round = Rounds::<Test>::get(task).unwrap();
+		assert!(!Rounds::<Test>::get(task).is_some_and(|r| r.index == 0));
+		let round = PendingRounds::<Test>::get(task).unwrap();
 		assert_eq!(round.status, RoundStatus::Aggregated);
 		let agg = round.aggregate.unwrap();
 		assert_eq!(agg.included.to_vec(), vec![3, 4]);
 		let mut bytes = [7u8; 32].to_vec();
 		bytes.extend_from_slice(&[7u8; 32]);
 		assert_eq!(agg.updates_digest, sp_io::hashing::blake2_256(&bytes));
-		assert_noop!(a(5, task, 0, cref("g"), &[3]), E::RoundNotOpen);
+		assert_noop!(a(5, task, 0, cref("g"), &[3]), E::WrongRound);
 
 		let model = register(1);
 		let other = create(2, model, terms(RewardAsset::Native));
@@ -315,7 +317,12 @@ fn full_native_lifecycle_pays_pro_rata_slashes_and_proposes_a_version() {
 			E::ChallengeWindowOpen
 		);
 		run_to_block(18);
-		assert_noop!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 1), E::WrongRound);
+		assert_noop!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 2), E::WrongRound);
+		// Round 1 opened on round 0's aggregate; it is finalized after round 0.
+		assert_noop!(
+			DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 1),
+			E::PreviousRoundPending
+		);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		System::assert_has_event(
 			Event::RewardPaid { task_id: task, round: 0, account: 5, amount: 100 }.into(),
@@ -332,13 +339,14 @@ fn full_native_lifecycle_pays_pro_rata_slashes_and_proposes_a_version() {
 		System::assert_has_event(
 			Event::RoundFinalized { task_id: task, round: 0, succeeded: true, paid: 1_000 }.into(),
 		);
-		// Round 1 opened at once from the aggregate.
+		// Round 1 opened when round 0's aggregate was submitted, from that aggregate.
 		let round = Rounds::<Test>::get(task).unwrap();
-		assert_eq!((round.index, round.base.clone(), round.deadline), (1, cref("agg0"), 28));
+		assert_eq!((round.index, round.base.clone(), round.deadline), (1, cref("agg0"), 22));
+		assert_eq!(round.aggregation_from, 18, "its aggregate may follow from now on");
 		assert_eq!(held(HoldReason::TaskReward, 2), 1_000);
 
 		update(3, task, 1, 50);
-		run_to_block(29);
+		run_to_block(23);
 		aggregate(task, 1, &[3]);
 		run_to_block(35);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 1));

@@ -43,7 +43,7 @@ fn update_storage_is_cleared_after_the_round() {
 		aggregate(task, 0, &[3]);
 		run_to_block(18);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
-		assert!(Updates::<Test>::iter_prefix(task).next().is_none());
+		assert!(Updates::<Test>::iter_prefix((task, 0)).next().is_none());
 	});
 }
 

@@ -112,14 +112,15 @@ fn attest_aggregate_errors() {
 		bond(10, task);
 		assert_noop!(attest(11, task, RIGHT), E::NotVerifier);
 		assert_noop!(attest(10, task, RIGHT), E::NotAggregated);
+		update(3, task, 0, 10);
+		run_to_block(12);
+		aggregate(task, 0, &[3]);
+		// Round 1 is open (pipelined); only round 0 is pending.
 		assert_noop!(
 			DecentralMl::attest_aggregate(RuntimeOrigin::signed(10), task, 1, RIGHT)
 				.map_err(|e| e.error),
 			E::WrongRound
 		);
-		update(3, task, 0, 10);
-		run_to_block(12);
-		aggregate(task, 0, &[3]);
 		assert_ok!(attest(10, task, RIGHT));
 		assert_noop!(attest(10, task, RIGHT), E::AlreadyAttested);
 		bond(11, task);
@@ -128,7 +129,7 @@ fn attest_aggregate_errors() {
 		let model = register(1);
 		let other = create(2, model, terms(RewardAsset::Native));
 		bond(10, other);
-		assert_noop!(attest(10, other, RIGHT), E::NoActiveRound);
+		assert_noop!(attest(10, other, RIGHT), E::NotAggregated);
 	});
 }
 
@@ -137,7 +138,7 @@ fn threshold_of_disagreements_fails_an_unchallenged_round() {
 	build_and_execute(|| {
 		let task = aggregated();
 		assert_ok!(attest(10, task, WRONG));
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
 		assert_ok!(attest(11, task, RIGHT));
 		assert_ok!(attest(12, task, WRONG));
 		System::assert_has_event(
@@ -157,7 +158,7 @@ fn threshold_of_disagreements_fails_an_unchallenged_round() {
 		assert_eq!(held(HoldReason::VerifierBond, 11), 0);
 		assert_eq!(held(HoldReason::VerifierBond, 10), 25);
 		assert_eq!(Balances::balance(&2), 10_000 - 2_000 + 50 + 25);
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
 		assert_noop!(attest(12, task, WRONG), E::AttestationClosed);
 		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
 		assert_eq!(Tasks::<Test>::get(task).unwrap().pool, 2_000);
@@ -170,7 +171,7 @@ fn agreements_alone_do_not_shorten_the_window() {
 		let task = aggregated();
 		assert_ok!(attest(10, task, RIGHT));
 		assert_ok!(attest(11, task, RIGHT));
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Aggregated);
 		assert_noop!(
 			DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0),
 			E::ChallengeWindowOpen
@@ -239,7 +240,7 @@ fn attestations_dismiss_a_challenge_and_slash_the_dissenter() {
 			Event::VerifierSlashed { task_id: task, round: 0, verifier: 12, amount: 25 }.into(),
 		);
 		assert_eq!(Proposals::<Test>::get(id).unwrap().status, ProposalStatus::Attested);
-		let round = Rounds::<Test>::get(task).unwrap();
+		let round = PendingRounds::<Test>::get(task).unwrap();
 		assert_eq!(round.status, RoundStatus::Aggregated);
 		assert!(round.decided);
 		assert!(!Verifiers::<Test>::contains_key(task, 12));
@@ -264,7 +265,7 @@ fn a_split_goes_to_the_vote_which_slashes_the_overruled() {
 		assert_ok!(DecentralMl::challenge_aggregate(RuntimeOrigin::signed(7), task, 0, cref("ev")));
 		assert_ok!(attest(10, task, RIGHT));
 		assert_ok!(attest(11, task, WRONG));
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Challenged);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Challenged);
 		vote(8, id, true, 5_000, Conviction::Locked1x);
 		close_after_voting(id);
 		assert_eq!(Proposals::<Test>::get(id).unwrap().status, ProposalStatus::Passed);
@@ -306,7 +307,7 @@ fn confirmed_free_rider_earns_nothing_and_is_slashed_once() {
 		System::assert_last_event(
 			Event::FreeRiderConfirmed { task_id: task, round: 0, trainer: 4 }.into(),
 		);
-		assert_eq!(Updates::<Test>::get(task, 4).unwrap().flags, 2);
+		assert_eq!(Updates::<Test>::get((task, 0, 4)).unwrap().flags, 2);
 		// The aggregator included it anyway: it is still paid nothing.
 		aggregate(task, 0, &[3, 4]);
 		run_to_block(18);
@@ -336,7 +337,7 @@ fn report_free_rider_errors() {
 		};
 		assert_noop!(r(10, 0, 3, raw_cid(b"")), E::EmptyCid);
 		assert_noop!(r(11, 0, 3, cref("base")), E::NotVerifier);
-		assert_noop!(r(10, 1, 3, cref("base")), E::WrongRound);
+		assert_noop!(r(10, 1, 3, cref("base")), E::UpdateNotFound);
 		// Committed but not revealed: nothing to report yet.
 		update(3, task, 0, 10);
 		assert_noop!(r(10, 0, 3, cref("base")), E::UpdateNotFound);
@@ -352,7 +353,7 @@ fn report_free_rider_errors() {
 				FreeRiderKind::Noise,
 				cref("r")
 			),
-			E::NoActiveRound
+			E::UpdateNotFound
 		);
 	});
 }
@@ -374,6 +375,6 @@ fn attestation_threshold_is_a_parameter() {
 		// At threshold 1 a single verifier's disagreement decides.
 		let task = aggregated();
 		assert_ok!(attest(10, task, WRONG));
-		assert_eq!(Rounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
+		assert_eq!(PendingRounds::<Test>::get(task).unwrap().status, RoundStatus::Failed);
 	});
 }

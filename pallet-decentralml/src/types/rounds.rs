@@ -91,7 +91,7 @@ pub struct Challenge<AccountId, Balance> {
 	pub evidence: ContentRef,
 }
 
-/// The running round of a task.
+/// A round of a task: open (in `Rounds`) or aggregated and pending (in `PendingRounds`).
 #[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
 #[scale_info(skip_type_params(MaxTrainers))]
 pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
@@ -108,6 +108,11 @@ pub struct Round<AccountId, Balance, BlockNumber, MaxTrainers: Get<u32>> {
 	/// Last block at which reveals are accepted: `deadline + reveal_period`, or earlier when
 	/// every expected trainer committed before the deadline (then `that block + reveal_period`).
 	pub reveal_end: BlockNumber,
+	/// The block from which the aggregate may be submitted as far as the previous round is
+	/// concerned: the maximum block while a pipelined round's predecessor is pending, the
+	/// block it was finalized after that. The aggregate is accepted up to
+	/// `aggregation_period` blocks after both this and `reveal_end`.
+	pub aggregation_from: BlockNumber,
 	/// Trainers due in this round when it opened (later joiners are due from the next one).
 	pub expected: u32,
 	/// Commitments received so far.
