@@ -164,6 +164,7 @@ class ChainBackend:
             return None
         reader = DecentralMlReader(self.client)
         current = reader.round(task_id)
+        pending = reader.pending_round(task_id)
         participants = tuple(
             Participant(
                 str(r.key[1]),
@@ -173,11 +174,14 @@ class ChainBackend:
             )
             for r in reader.participants(task_id)
         )
-        updates = tuple(_update(r) for r in reader.updates(task_id))
+        shown = current or pending
+        index = None if shown is None else shown.fields.get("index")
+        updates = () if index is None else tuple(_update(r) for r in reader.updates(task_id, index))
         paid = max(0, task.reward_per_round * task.total_rounds - task.pool)
         if task.status in ("Completed", "Cancelled", "Expired"):
             paid = max(0, task.reward_per_round * min(task.next_round, task.total_rounds))
-        index = None if current is None else current.fields.get("index")
+        if pending is not None:
+            index = pending.fields.get("index")
         attestations = tuple(
             Attestation(str(r.key[-1]), bool(r.get("agrees", False)))
             for r in reader.attestations(task_id)
@@ -192,6 +196,7 @@ class ChainBackend:
             verifiers=tuple(str(r.key[-1]) for r in reader.verifiers(task_id)),
             attestations=attestations,
             threshold=int(reader.params().get("attestation_threshold", 0)),
+            pending=None if pending is None else pending.fields,
         )
 
     def proposals(self) -> list[ProposalRow]:

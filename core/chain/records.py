@@ -172,7 +172,13 @@ class DecentralMlReader:
         return self.record("Tasks", "task", [task_id])
 
     def round(self, task_id: TaskId) -> Record | None:
+        """The task's open round (commitments, reveals, awaiting its aggregate)."""
         return self.record("Rounds", "round", [task_id])
+
+    def pending_round(self, task_id: TaskId) -> Record | None:
+        """The task's aggregated round still in its challenge window (or challenged, or
+        failed and not finalized): rounds are pipelined, the open one is the next."""
+        return self.record("PendingRounds", "round", [task_id])
 
     def versions(self, model_id: ModelId) -> list[Record]:
         return self.records("Versions", "version", [model_id])
@@ -180,9 +186,9 @@ class DecentralMlReader:
     def participants(self, task_id: TaskId) -> list[Record]:
         return self.records("Participants", "participant", [task_id])
 
-    def updates(self, task_id: TaskId) -> list[Record]:
-        """Revealed updates of the task's running round."""
-        return self.records("Updates", "update", [task_id])
+    def updates(self, task_id: TaskId, round_index: int) -> list[Record]:
+        """Revealed updates of a round of the task (until it is finalized)."""
+        return self.records("Updates", "update", [task_id, round_index])
 
     def verifiers(self, task_id: TaskId) -> list[Record]:
         """Bonded verifiers of the task (the value is the bond)."""
@@ -192,9 +198,9 @@ class DecentralMlReader:
         """Each verifier's latest attestation (``round``, ``digest``, ``agrees``)."""
         return self.records("Attestations", "attestation", [task_id])
 
-    def commitments(self, task_id: TaskId) -> list[Record]:
-        """Commitments of the task's running round (revealed or not)."""
-        return self.records("Commitments", "commitment", [task_id])
+    def commitments(self, task_id: TaskId, round_index: int) -> list[Record]:
+        """Commitments of a round of the task (revealed or not, until it is finalized)."""
+        return self.records("Commitments", "commitment", [task_id, round_index])
 
     def trainer_profile(self, address: Address) -> Record | None:
         found = self.record("TrainerProfiles", "profile", [address])

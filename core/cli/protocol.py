@@ -131,8 +131,11 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     g = group("round", "training rounds")
     p = cmd(g, "show", "round_show", "the task's current round")
     p.add_argument("task", type=int)
-    p = cmd(g, "updates", "round_updates", "updates submitted in the task's current round")
+    p = cmd(g, "updates", "round_updates", "updates revealed in a round of the task")
     p.add_argument("task", type=int)
+    p.add_argument(
+        "--round", type=int, help="round index (default: the open round, else the pending one)"
+    )
     p = cmd(g, "start", "round_start", "open the task's next round")
     p.add_argument("task", type=int)
     signer(p)
@@ -286,12 +289,18 @@ def task_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     if task is None:
         raise InputError(f"no task with id {args.id}")
     current = dml.round(args.id)
-    data = {"task": task.to_json(), "round": None if current is None else current.to_json()}
+    pending = dml.pending_round(args.id)
+    data = {
+        "task": task.to_json(),
+        "round": None if current is None else current.to_json(),
+        "pending": None if pending is None else pending.to_json(),
+    }
     if not ctx.json:
         pairs(list(task.fields.items()))
-        if current is not None:
-            sys.stdout.write("current round:\n")
-            pairs([(f"  {k}", v) for k, v in current.fields.items()])
+        for title, shown in (("pending round", pending), ("open round", current)):
+            if shown is not None:
+                sys.stdout.write(f"{title}:\n")
+                pairs([(f"  {k}", v) for k, v in shown.fields.items()])
     return data
 
 
@@ -441,11 +450,20 @@ def profile_clear(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---- rounds ------------------------------------------------------------------------------------
+def _live_round(ctx: Context, task: int) -> tuple[Any, Any]:
+    """The task's open round (else its pending one) and its pending round, if any."""
+    dml = _dml(ctx)
+    current, pending = dml.round(task), dml.pending_round(task)
+    if current is None and pending is None:
+        raise InputError(f"task {task} has no round (start one with: round start {task})")
+    return current or pending, pending
+
+
 def round_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    current = _dml(ctx).round(args.task)
-    if current is None:
-        raise InputError(f"task {args.task} has no round")
-    index = current.fields.get("index")
+    """The open round, and the pending one (aggregated, in its challenge window) with its
+    attestations: rounds are pipelined, so both may run at once."""
+    current, pending = _live_round(ctx, args.task)
+    index = (pending or current).fields.get("index")
     attestations = [
         {"verifier": str(r.key[-1]), "digest": r.fields["digest"], "agrees": r.fields["agrees"]}
         for r in _dml(ctx).attestations(args.task)
@@ -453,9 +471,13 @@ def round_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     ]
     if not ctx.json:
         pairs(list(current.fields.items()))
+        if pending is not None and pending is not current:
+            sys.stdout.write(f"pending round {index}:\n")
+            pairs([(f"  {k}", v) for k, v in pending.fields.items()])
         cols = [("verifier", "ATTESTED BY"), ("agrees", "AGREES"), ("digest", "DIGEST")]
-        table(attestations, cols, empty="(no attestations)")
+        table(attestations, cols, empty=f"(no attestations of round {index})")
     data: dict[str, Any] = current.to_json()
+    data["pending"] = None if pending is None else pending.to_json()
     data["attestations"] = attestations
     return data
 
@@ -630,9 +652,13 @@ def task_trainers(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def round_updates(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    index = args.round
+    if index is None:
+        current, _ = _live_round(ctx, args.task)
+        index = int(current.fields["index"])
     return _records(
         ctx,
-        _dml(ctx).updates(args.task),
+        _dml(ctx).updates(args.task, index),
         [
             ("id", "TASK, TRAINER"),
             ("round", "ROUND"),

@@ -90,22 +90,33 @@ class Aggregator(Role):
             return
         if not self.journal.meta("bonded"):
             self.journal.set_meta("bonded", True)
+        # Rounds are pipelined: the round aggregated last waits out its challenge window
+        # while the next one (opened on its aggregate) takes commitments and reveals.
+        pending = self.chain.pending(self.task_id)
+        if pending is not None:
+            if pending.status == "Failed":
+                self._finalize(task, pending)
+            elif pending.status == "Aggregated":
+                agg = pending.aggregate
+                if agg is not None and block + 1 > agg.submitted_at + task.challenge_window:
+                    self._finalize(task, pending)
+                else:
+                    self.emit("waiting", "challenge window open", round=pending.index, once=True)
+            else:
+                self.emit("waiting", f"round {pending.status}", round=pending.index, once=True)
+            if self.stopped():
+                return
+            pending = self.chain.pending(self.task_id)
         current = self.chain.round(self.task_id)
         if current is None:
-            self._maybe_start(task)
+            if pending is None:
+                self._maybe_start(task)
             return
-        if current.status == "Open":
-            self._open_round(task, current, block)
-        elif current.status == "Aggregated":
-            agg = current.aggregate
-            if agg is not None and block + 1 > agg.submitted_at + task.challenge_window:
-                self._finalize(task, current)
-            else:
-                self.emit("waiting", "challenge window open", round=current.index, once=True)
-        elif current.status == "Failed":
-            self._finalize(task, current)
-        else:
-            self.emit("waiting", f"round {current.status}", round=current.index, once=True)
+        if pending is not None:
+            # Its aggregate waits for the pending round (and may use its result).
+            self.emit("waiting", f"round {pending.index} pending", round=current.index, once=True)
+            return
+        self._open_round(task, current, block)
 
     # ---- round phases ----------------------------------------------------------------------------
     def _maybe_start(self, task: TaskView) -> None:
@@ -134,7 +145,7 @@ class Aggregator(Role):
 
     def _open_round(self, task: TaskView, current: RoundView, block: int) -> None:
         index = current.index
-        period_end = current.reveal_end + self.aggregation_period()
+        period_end = current.aggregation_end(self.aggregation_period())
         nxt = block + 1
         if nxt > current.reveal_end and current.submissions == 0:
             self._finalize(task, current)
@@ -167,7 +178,7 @@ class Aggregator(Role):
             participants = self.chain.participants(self.task_id)
             checked: list[Checked] = []
             rejected: list[Rejected] = []
-            for update in order_updates(self.chain.updates(self.task_id), index):
+            for update in order_updates(self.chain.updates(self.task_id, index), index):
                 result = check_update(
                     self.store,
                     self.learning,
@@ -227,6 +238,8 @@ class Aggregator(Role):
                 self.task_id, index, ref, included, loss, accuracy
             )
         except ExtrinsicFailed as exc:
+            if exc.error == "PreviousRoundPending":
+                return  # the previous round is not finalized yet: submitted on a later block
             if exc.error in ("RoundNotOpen", "AggregationPeriodOver", "WrongRound"):
                 self.emit("rejected", f"aggregate not accepted: {exc.error}", round=index)
                 self.journal.update_round(index, status="missed")
@@ -241,7 +254,7 @@ class Aggregator(Role):
             accuracy=accuracy,
             samples=sum(
                 u.samples
-                for t, u in self.chain.updates(self.task_id).items()
+                for t, u in self.chain.updates(self.task_id, index).items()
                 if t in included and u.round == index
             ),
         )

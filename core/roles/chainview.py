@@ -160,6 +160,12 @@ class RoundView:
     disagreements: int = 0
     decided: bool = False
     """A challenge of the aggregate was dismissed: it stands, no more attestations."""
+    aggregation_from: int = 0
+    """The aggregate waits for the previous (pipelined) round until this block."""
+
+    def aggregation_end(self, period: int) -> int:
+        """Last block the aggregate is accepted (mirrors the pallet)."""
+        return max(self.reveal_end, self.aggregation_from) + period
 
     def reveals_open(self, block: int) -> bool:
         """Whether a reveal sent now lands in the reveal window (mirrors the pallet)."""
@@ -204,6 +210,7 @@ class RoundView:
             agreements=int(fields.get("agreements", 0)),
             disagreements=int(fields.get("disagreements", 0)),
             decided=bool(fields.get("decided", False)),
+            aggregation_from=int(fields.get("aggregation_from", 0)),
         )
 
 
@@ -256,12 +263,18 @@ class ChainPort(Protocol):
 
     def task(self, task_id: int) -> TaskView | None: ...
 
-    def round(self, task_id: int) -> RoundView | None: ...
+    def round(self, task_id: int) -> RoundView | None:
+        """The open round."""
+        ...
 
-    def updates(self, task_id: int) -> dict[Address, UpdateView]: ...
+    def pending(self, task_id: int) -> RoundView | None:
+        """The aggregated round in its challenge window (the open round is the next)."""
+        ...
 
-    def commitments(self, task_id: int) -> dict[Address, int]:
-        """The running round's commitments: trainer -> the round committed to."""
+    def updates(self, task_id: int, round_index: int) -> dict[Address, UpdateView]: ...
+
+    def commitments(self, task_id: int, round_index: int) -> dict[Address, int]:
+        """A round's commitments: trainer -> the round committed to."""
         ...
 
     def participants(self, task_id: int) -> dict[Address, ParticipantView]: ...
@@ -349,17 +362,21 @@ class LiveChain:
         found = self.dml.round(task_id)
         return None if found is None else RoundView.parse(found.fields)
 
-    def updates(self, task_id: int) -> dict[Address, UpdateView]:
+    def pending(self, task_id: int) -> RoundView | None:
+        found = self.dml.pending_round(task_id)
+        return None if found is None else RoundView.parse(found.fields)
+
+    def updates(self, task_id: int, round_index: int) -> dict[Address, UpdateView]:
         out: dict[Address, UpdateView] = {}
-        for record in self.dml.updates(task_id):
+        for record in self.dml.updates(task_id, round_index):
             trainer = str(record.key[-1])
             out[trainer] = UpdateView.parse(trainer, record.fields)
         return out
 
-    def commitments(self, task_id: int) -> dict[Address, int]:
+    def commitments(self, task_id: int, round_index: int) -> dict[Address, int]:
         return {
             str(record.key[-1]): int(record.fields["round"])
-            for record in self.dml.commitments(task_id)
+            for record in self.dml.commitments(task_id, round_index)
         }
 
     def participants(self, task_id: int) -> dict[Address, ParticipantView]:

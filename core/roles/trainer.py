@@ -109,12 +109,12 @@ class Trainer(Role):
         if me.first_round > index:
             self.emit("waiting", f"due from round {me.first_round}", round=index, once=True)
             return
-        mine = self.chain.updates(self.task_id).get(self.chain.address)
+        mine = self.chain.updates(self.task_id, index).get(self.chain.address)
         if mine is not None and mine.round == index:
             self.journal.update_round(index, status="submitted", update=mine.content.to_json())
             self.emit("submitted", "update already on chain", round=index, samples=mine.samples)
             return
-        if self.chain.commitments(self.task_id).get(self.chain.address) == index:
+        if self.chain.commitments(self.task_id, index).get(self.chain.address) == index:
             self._reveal(current, block, self.journal.round(index))
             return
         if block + 1 > current.deadline:

@@ -66,9 +66,10 @@ class Verifier(Role):
         ):
             raise RoleFinished(f"{self.verified_rounds()} aggregates verified")
         self._bond(task)
-        current = self.chain.round(self.task_id)
+        # The aggregated round in its challenge window; trainers already train the next.
+        current = self.chain.pending(self.task_id)
         if current is None:
-            self.emit("waiting", "no round running", once=True)
+            self.emit("waiting", "no aggregate pending", once=True)
             return
         if current.status == "Failed":
             self._finalize_failed(current)
@@ -135,7 +136,7 @@ class Verifier(Role):
             # Closed, already attested, or no longer a verifier: nothing more to do here.
             self.journal.update_round(index, attested=f"refused: {exc.error}")
             self.emit("error", f"attestation refused: {exc.error}", round=index)
-            return self.chain.round(self.task_id)
+            return self.chain.pending(self.task_id)
         attested = [e for e in receipt.events if e.name == "AggregateAttested"]
         agrees = bool(attested[0].attributes.get("agrees")) if attested else expected is not None
         self.journal.update_round(index, attested="agrees" if agrees else "disagrees")
@@ -150,7 +151,7 @@ class Verifier(Role):
             f"attested {'agreement' if agrees else 'disagreement'} with the aggregate{note}",
             round=index,
         )
-        return self.chain.round(self.task_id)
+        return self.chain.pending(self.task_id)
 
     def _report(self, current: RoundView, flagged: list[Rejected]) -> None:
         """Report the round's copies and zero deltas on chain, once each (noise is excluded
@@ -186,7 +187,7 @@ class Verifier(Role):
             "fetching", f"base {current.base.cid} and {len(agg.included)} updates", round=index
         )
         base = self.learning.decode(self.store.cat(current.base))
-        updates = self.chain.updates(self.task_id)
+        updates = self.chain.updates(self.task_id, index)
         participants = self.chain.participants(self.task_id)
         faults: list[str] = []
         checked: list[Checked] = []
@@ -342,7 +343,7 @@ class Verifier(Role):
             self.journal.update_round(
                 index, aggregate=agg.weights.digest_hex, evidence=evidence.to_json()
             )
-        fresh = self.chain.round(self.task_id)
+        fresh = self.chain.pending(self.task_id)
         if fresh is None or fresh.index != index or fresh.status != "Aggregated":
             return
         try:

@@ -459,8 +459,13 @@ def test_tampered_aggregate_is_challenged_and_the_aggregator_slashed(
     # challenge goes on to the vote (a split, in the protocol's terms).
     (attested,) = [e for e in verifier.phases() if e.phase == "attested"]
     assert "disagreement" in attested.message
-    current = fed.dml.round(task)
+    # Pipelined: the challenged round is pending while the next one (opened on its
+    # aggregate) takes the trainers' commitments.
+    current = fed.dml.pending_round(task)
     assert current is not None and str(current.fields["status"]) == "Challenged"
+    challenged_round = int(current.fields["index"])
+    pipelined = fed.dml.round(task)
+    assert pipelined is not None and int(pipelined.fields["index"]) == challenged_round + 1
     assert int(current.fields["disagreements"]) == 1
     challenge = current.fields["challenge"]
     assert challenge["challenger"] == address(VERIFIER)
@@ -473,6 +478,9 @@ def test_tampered_aggregate_is_challenged_and_the_aggregator_slashed(
     assert report["expected_sha256"] != report["published"]["sha256"]
     assert report["aggregator"] == address(AGGREGATOR)
 
+    before = fed.dml.task(task)
+    assert before is not None
+    rounds_before = int(before.fields["terms"]["total_rounds"])
     bond_before = _held(fed, AGGREGATOR, "AggregatorBond")
     ferdie_before = int(fed.client.native_balance(address(VERIFIER)).free)
     assert bond_before > 0
@@ -484,6 +492,14 @@ def test_tampered_aggregate_is_challenged_and_the_aggregator_slashed(
     assert task_now is not None and task_now.fields.get("aggregator") is None
     # The verifier received the bond (its own challenge bond is released too).
     assert int(fed.client.native_balance(address(VERIFIER)).free) > ferdie_before
+    # The verifier finalizes the failed round; the round built on the overturned aggregate
+    # is voided (no one slashed for it) and, with no aggregator left, nothing reopens.
+    fed.wait_for("the failed round finalized", lambda: fed.dml.pending_round(task) is None, 120)
+    assert fed.dml.round(task) is None
+    task_after = fed.dml.task(task)
+    assert task_after is not None
+    total = int(task_after.fields["terms"]["total_rounds"])
+    assert total == rounds_before + 1, "a voided round is replaced"
 
     # The slashed aggregator notices it was unbonded and exits on its own.
     aggregator.process.wait(timeout=60)

@@ -180,15 +180,26 @@ class FakeBackend:
         verifiers = (CHARLIE, DAVE)
         if task.status != "Running":
             return TaskDetail(task, None, participants, (), paid, verifiers, threshold=2)
-        # A running round's aggregate, attested by one of the two bonded verifiers so far.
-        current = {
-            "index": task.next_round - 1,
+        # Pipelined: the last round's aggregate in its window, attested by one of the two
+        # bonded verifiers so far, while the next round (opened on it) takes commitments.
+        index = task.next_round - 1
+        current = {"index": index, "status": "Open", "commitments": 0, "expected": task.trainers}
+        pending = {
+            "index": index - 1,
             "status": "Aggregated",
-            "aggregate": {"aggregator": BOB},
+            "aggregate": {"aggregator": BOB, "submitted_at": 12},
         }
         attestations = (Attestation(CHARLIE, True),)
         return TaskDetail(
-            task, current, participants, (), paid, verifiers, attestations, threshold=2
+            task,
+            current,
+            participants,
+            (),
+            paid,
+            verifiers,
+            attestations,
+            threshold=2,
+            pending=pending,
         )
 
     def proposals(self) -> list[ProposalRow]:

@@ -555,13 +555,14 @@ def test_task_detail_shows_each_verifiers_attestation() -> None:
     assert lines[1].endswith("agrees") and lines[2].endswith("not attested")
     split = TaskDetail(
         task,
-        {"index": 0, "aggregate": {"aggregator": BOB}},
+        {"index": 1, "status": "Open"},
         (),
         (),
         0,
         (CHARLIE, DAVE),
         (Attestation(CHARLIE, True), Attestation(DAVE, False)),
         threshold=2,
+        pending={"index": 0, "aggregate": {"aggregator": BOB}},
     )
     lines = attestation_lines(split)
     assert "1 agree" in lines[0] and "1 disagree" in lines[0] and "DISAGREES" in lines[2]

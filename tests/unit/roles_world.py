@@ -340,11 +340,19 @@ class FakeChain:
             asset=1,
         )
 
+    # The fake keeps one round: open, then pending once aggregated (it never opens the next
+    # round early, as the pallet does not when the next cannot open); the pallet's pipelining
+    # is tested in its own unit tests and by the e2e federation on a real node.
     def round(self, task_id: int) -> RoundView | None:
-        return self.ledger.round
+        r = self.ledger.round
+        return r if r is not None and r.status == "Open" else None
 
-    def updates(self, task_id: int) -> dict[str, UpdateView]:
-        return dict(self.ledger.updates)
+    def pending(self, task_id: int) -> RoundView | None:
+        r = self.ledger.round
+        return r if r is not None and r.status != "Open" else None
+
+    def updates(self, task_id: int, round_index: int) -> dict[str, UpdateView]:
+        return {t: u for t, u in self.ledger.updates.items() if u.round == round_index}
 
     def participants(self, task_id: int) -> dict[str, ParticipantView]:
         return dict(self.ledger.participants)
@@ -424,8 +432,12 @@ class FakeChain:
         lg.calls.append(("commit_update", self._address))
         return lg.receipt("commit_update")
 
-    def commitments(self, task_id: int) -> dict[str, int]:
-        return {who: index for who, (index, _) in self.ledger.commitments.items()}
+    def commitments(self, task_id: int, round_index: int) -> dict[str, int]:
+        return {
+            who: index
+            for who, (index, _) in self.ledger.commitments.items()
+            if index == round_index
+        }
 
     def reveal_update(
         self,

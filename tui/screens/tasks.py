@@ -315,6 +315,15 @@ class TaskDetailScreen(ReportsWorkerErrors):
                 f"  committed {r.get('commitments')} of {r.get('expected')}  "
                 f"revealed {r.get('submissions')}"
             )
+        if d.pending is not None:
+            pend = d.pending
+            status = pend.get("status")
+            status = next(iter(status)) if isinstance(status, dict) else status
+            agg = pend.get("aggregate") or {}
+            round_text += (
+                f"\n[b]Pending round {pend.get('index')}[/b] {status}  "
+                f"aggregated #{agg.get('submitted_at', '?')}"
+            )
         total = d.task.reward_per_round * d.task.total_rounds
         round_text += f"\n[b]Rewards[/b] paid {f(d.paid_out)} of {f(total)}"
         self.query_one("#round", Static).update(round_text)
@@ -357,7 +366,7 @@ def attestation_lines(d: TaskDetail) -> list[str]:
     agree = sum(1 for a in d.attestations if a.agrees)
     disagree = len(d.attestations) - agree
     head = f"[b]Verifiers[/b] ({len(d.verifiers)} bonded, {d.threshold} decide)"
-    if d.round is not None and d.round.get("aggregate"):
+    if d.pending is not None and d.pending.get("aggregate"):
         head += f"   attestations: [green]{agree} agree[/]  "
         head += f"[red]{disagree} disagree[/]" if disagree else "0 disagree"
     lines = [head]

@@ -124,7 +124,9 @@ class TaskDetail:
     paid_out: int
     verifiers: tuple[str, ...] = ()
     attestations: tuple[Attestation, ...] = ()
-    """Of the running round's aggregate."""
+    """Of the pending round's aggregate."""
+    pending: dict[str, Any] | None = None
+    """The aggregated round in its challenge window; ``round`` (the next) trains meanwhile."""
     threshold: int = 0
     """Verifiers needed to decide an aggregate (or confirm a free rider) without a vote."""
 
