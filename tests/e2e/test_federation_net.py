@@ -25,7 +25,14 @@ import pytest
 from decentralml.core.devstack.binaries import find_ipfs_binary
 from decentralml.core.devstack.federation import Federation
 from decentralml.core.devstack.fedplan import Participant
-from decentralml.core.devstack.netns import NetPlan, QdiscUnavailable, teardown
+from decentralml.core.devstack.netns import (
+    Netns,
+    NetPlan,
+    QdiscUnavailable,
+    ours_links,
+    ours_netns,
+    teardown,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.ipfs]
 
@@ -68,7 +75,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         yield federation
     finally:
         federation.down()
-        assert not [n for n in os.listdir("/run/netns") if n.startswith(f"{NET.prefix}-")]
+        net = Netns(NET)
+        assert not ours_netns(net.netns_names(), NET.prefix), "namespaces left behind"
+        assert not ours_links(net.link_names(), NET.prefix), "links left behind"
 
 
 def in_ns(fed: Federation, p: Participant, code: str) -> str:
