@@ -88,7 +88,18 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
         action="store_true",
         help="Kubo API and gateway on 0.0.0.0 (containers only: the API is not authenticated)",
     )
-    p.add_argument("--trainers", type=int, metavar="N", help="demo trainers, 1 to 3 (default 3)")
+    p.add_argument(
+        "--trainers",
+        type=int,
+        metavar="N",
+        help="demo trainers, 1 to 3 (default 3); with --federation 1 to 32 (default 4)",
+    )
+    p.add_argument(
+        "--federation",
+        action="store_true",
+        help="instead: 3 validators (--chain local), trainers, aggregator, verifier, each with "
+        "its own network namespace (as root) and Kubo; see docs/operator-guide.md",
+    )
     p = cmd(
         g,
         "run",
@@ -106,6 +117,11 @@ def register_dev_commands(sub: Any, cmd: Any) -> None:
     _register_network_commands(g, cmd)
     p = cmd(g, "down", "dev_down", "stop everything the dev stack started; check nothing is left")
     state_dir(p)
+    p.add_argument(
+        "--federation",
+        action="store_true",
+        help="stop the federation of `dev up --federation` and remove its namespaces",
+    )
     p = cmd(g, "status", "dev_status", "each component: running or stopped, pid, port, last event")
     state_dir(p)
     p = cmd(g, "logs", "dev_logs", "show (or follow) the logs of the stack's components")
@@ -221,6 +237,10 @@ def _print_status(rows: list[dict[str, Any]]) -> None:
 
 
 def dev_up(ctx: Context, args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.federation:
+        from .devfed import federation_up
+
+        return federation_up(ctx, args, _progress)
     explicit: dict[str, Any] = {
         "rpc_port": args.rpc_port,
         "p2p_port": args.p2p_port,
@@ -365,6 +385,10 @@ def _check_down(report: dict[str, Any]) -> None:
 
 
 def dev_down(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    if args.federation:
+        from .devfed import federation_down
+
+        return federation_down(ctx, args)
     stack = _stack(args)
     report = stack.down().to_json()
     if not ctx.json:

@@ -26,7 +26,9 @@ gateway to 0.0.0.0. Neither belongs on a machine whose ports are reachable by ot
 The rooms: ``settings`` (ports, flags, paths, the demo's cast), ``binaries`` (finding the node,
 Kubo and the CLI), ``probes`` (stdlib RPC/HTTP checks, the Kubo repo config), ``demo`` (demo
 files and idempotent seeding), ``chainspec`` (multi-node chain specs) and ``stack`` (the
-processes). Dev tooling only: the CLI (``core/cli/dev.py``) calls it; it never imports the CLI,
+processes). ``federation`` runs a multi-host-like federation on one host (``netns`` for the
+network namespaces, ``fedplan`` for who lives where, ``fedproc`` for its processes).
+Dev tooling only: the CLI (``core/cli/dev.py``) calls it; it never imports the CLI,
 and protocol code (chain, storage, fl, roles) never imports it.
 """
 
