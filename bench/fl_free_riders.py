@@ -119,7 +119,7 @@ def one_round(
     # The aggregator's code path.
     participants = view.participants(task)
     checked = []
-    for update in order_updates(view.updates(task), index):
+    for update in order_updates(view.updates(task, index), index):
         found = check_update(store, learning, base, update, index, participants, task_id=task)
         assert not hasattr(found, "reason"), found
         checked.append(found)
