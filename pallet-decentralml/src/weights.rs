@@ -87,8 +87,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `142`
 		//  Estimated: `3676`
-		// Minimum execution time: 68_062_000 picoseconds.
-		Weight::from_parts(72_113_000, 3676)
+		// Minimum execution time: 66_297_000 picoseconds.
+		Weight::from_parts(73_657_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `968`
 		//  Estimated: `4198`
-		// Minimum execution time: 58_634_000 picoseconds.
-		Weight::from_parts(63_171_000, 4198)
+		// Minimum execution time: 59_003_000 picoseconds.
+		Weight::from_parts(62_996_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `41`
 		//  Estimated: `3519`
-		// Minimum execution time: 14_901_000 picoseconds.
-		Weight::from_parts(16_558_000, 3519)
+		// Minimum execution time: 14_725_000 picoseconds.
+		Weight::from_parts(16_388_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -124,8 +124,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `117`
 		//  Estimated: `3519`
-		// Minimum execution time: 16_358_000 picoseconds.
-		Weight::from_parts(18_174_000, 3519)
+		// Minimum execution time: 15_861_000 picoseconds.
+		Weight::from_parts(18_080_000, 3519)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -145,15 +145,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1125`
 		//  Estimated: `4198`
-		// Minimum execution time: 78_888_000 picoseconds.
-		Weight::from_parts(83_760_000, 4198)
+		// Minimum execution time: 69_482_000 picoseconds.
+		Weight::from_parts(84_566_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:258 w:258)
@@ -170,21 +172,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `880 + n * (344 ±0)`
-		//  Estimated: `12366 + n * (2686 ±0)`
-		// Minimum execution time: 141_081_000 picoseconds.
-		Weight::from_parts(47_241_734, 12366)
-			// Standard Error: 133_850
-			.saturating_add(Weight::from_parts(59_680_037, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		//  Estimated: `12370 + n * (2686 ±0)`
+		// Minimum execution time: 140_915_000 picoseconds.
+		Weight::from_parts(152_942_289, 12370)
+			// Standard Error: 98_967
+			.saturating_add(Weight::from_parts(59_687_350, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
@@ -203,14 +207,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn expire_task(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `999 + n * (344 ±0)`
-		//  Estimated: `12366 + n * (2686 ±0)`
-		// Minimum execution time: 144_708_000 picoseconds.
-		Weight::from_parts(67_928_496, 12366)
-			// Standard Error: 52_419
-			.saturating_add(Weight::from_parts(59_615_213, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		//  Estimated: `12370 + n * (2686 ±0)`
+		// Minimum execution time: 154_328_000 picoseconds.
+		Weight::from_parts(177_472_767, 12370)
+			// Standard Error: 69_569
+			.saturating_add(Weight::from_parts(59_558_784, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
@@ -223,7 +227,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -231,9 +235,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn join_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1379`
-		//  Estimated: `12366`
-		// Minimum execution time: 89_057_000 picoseconds.
-		Weight::from_parts(97_774_000, 12366)
+		//  Estimated: `12370`
+		// Minimum execution time: 79_348_000 picoseconds.
+		Weight::from_parts(95_221_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -242,25 +246,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DecentralMl::Participants` (r:1 w:1)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:0)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Updates` (r:1 w:0)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:1 w:1)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Commitments` (r:0 w:1)
-	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	fn leave_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `888`
-		//  Estimated: `12366`
-		// Minimum execution time: 77_216_000 picoseconds.
-		Weight::from_parts(91_180_000, 12366)
+		//  Estimated: `12370`
+		// Minimum execution time: 72_004_000 picoseconds.
+		Weight::from_parts(87_805_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
@@ -276,15 +278,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
 		//  Estimated: `4119`
-		// Minimum execution time: 71_785_000 picoseconds.
-		Weight::from_parts(83_346_000, 4119)
+		// Minimum execution time: 67_261_000 picoseconds.
+		Weight::from_parts(82_554_000, 4119)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:0)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -292,16 +296,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond_aggregator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `628`
-		//  Estimated: `12366`
-		// Minimum execution time: 61_192_000 picoseconds.
-		Weight::from_parts(68_439_000, 12366)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Estimated: `12370`
+		// Minimum execution time: 58_147_000 picoseconds.
+		Weight::from_parts(70_455_000, 12370)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:0)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Models` (r:1 w:0)
 	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -309,70 +315,74 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn start_round() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1264`
-		//  Estimated: `12366`
-		// Minimum execution time: 32_043_000 picoseconds.
-		Weight::from_parts(36_731_000, 12366)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Estimated: `12370`
+		// Minimum execution time: 33_681_000 picoseconds.
+		Weight::from_parts(38_796_000, 12370)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:1 w:0)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:1 w:1)
-	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	fn commit_update() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `714`
-		//  Estimated: `12366`
-		// Minimum execution time: 35_214_000 picoseconds.
-		Weight::from_parts(39_703_000, 12366)
+		//  Measured:  `718`
+		//  Estimated: `12370`
+		// Minimum execution time: 35_515_000 picoseconds.
+		Weight::from_parts(44_176_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:1 w:0)
-	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:1 w:1)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(282), added: 2757, mode: `MaxEncodedLen`)
 	fn reveal_update() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `577`
-		//  Estimated: `12366`
-		// Minimum execution time: 30_592_000 picoseconds.
-		Weight::from_parts(37_854_000, 12366)
+		//  Measured:  `593`
+		//  Estimated: `12370`
+		// Minimum execution time: 35_562_000 picoseconds.
+		Weight::from_parts(44_030_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
+	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:256 w:0)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(282), added: 2757, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Models` (r:1 w:0)
+	/// Proof: `DecentralMl::Models` (`max_values`: None, `max_size`: Some(733), added: 3208, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:0 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn submit_aggregate(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `848 + n * (258 ±0)`
-		//  Estimated: `12366 + n * (2745 ±0)`
-		// Minimum execution time: 37_317_000 picoseconds.
-		Weight::from_parts(8_024_106, 12366)
-			// Standard Error: 18_075
-			.saturating_add(Weight::from_parts(6_910_947, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		//  Measured:  `1617 + n * (258 ±0)`
+		//  Estimated: `12370 + n * (2757 ±0)`
+		// Minimum execution time: 49_873_000 picoseconds.
+		Weight::from_parts(20_324_175, 12370)
+			// Standard Error: 30_966
+			.saturating_add(Weight::from_parts(8_999_732, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(Weight::from_parts(0, 2757).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Tasks` (r:1 w:0)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::NextProposalId` (r:1 w:1)
@@ -385,10 +395,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Proposals` (`max_values`: None, `max_size`: Some(304), added: 2779, mode: `MaxEncodedLen`)
 	fn challenge_aggregate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1343`
-		//  Estimated: `12366`
-		// Minimum execution time: 88_934_000 picoseconds.
-		Weight::from_parts(95_281_000, 12366)
+		//  Measured:  `1347`
+		//  Estimated: `12370`
+		// Minimum execution time: 78_416_000 picoseconds.
+		Weight::from_parts(95_264_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -396,8 +406,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:258 w:258)
@@ -405,11 +415,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:258 w:258)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:256 w:256)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(282), added: 2757, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
+	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Participants` (r:257 w:256)
 	/// Proof: `DecentralMl::Participants` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Commitments` (r:256 w:256)
-	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Commitments` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::TrainerProfiles` (r:256 w:256)
 	/// Proof: `DecentralMl::TrainerProfiles` (`max_values`: None, `max_size`: Some(54), added: 2529, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
@@ -421,17 +433,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn finalize_round(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2275 + n * (720 ±0)`
-		//  Estimated: `12366 + n * (2745 ±0)`
-		// Minimum execution time: 332_162_000 picoseconds.
-		Weight::from_parts(336_792_000, 12366)
-			// Standard Error: 109_538
-			.saturating_add(Weight::from_parts(122_415_295, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
+		//  Measured:  `2304 + n * (720 ±0)`
+		//  Estimated: `12370 + n * (2757 ±0)`
+		// Minimum execution time: 349_745_000 picoseconds.
+		Weight::from_parts(356_630_000, 12370)
+			// Standard Error: 95_156
+			.saturating_add(Weight::from_parts(127_307_947, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(9_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2757).saturating_mul(n.into()))
 	}
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
@@ -447,8 +459,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `259`
 		//  Estimated: `3676`
-		// Minimum execution time: 60_672_000 picoseconds.
-		Weight::from_parts(72_215_000, 3676)
+		// Minimum execution time: 59_144_000 picoseconds.
+		Weight::from_parts(72_656_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -467,10 +479,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566 + v * (35 ±0)`
 		//  Estimated: `5179`
-		// Minimum execution time: 51_407_000 picoseconds.
-		Weight::from_parts(55_510_023, 5179)
-			// Standard Error: 1_350
-			.saturating_add(Weight::from_parts(211_037, 0).saturating_mul(v.into()))
+		// Minimum execution time: 49_770_000 picoseconds.
+		Weight::from_parts(55_531_502, 5179)
+			// Standard Error: 1_353
+			.saturating_add(Weight::from_parts(200_780, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -486,8 +498,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `566`
 		//  Estimated: `3769`
-		// Minimum execution time: 69_353_000 picoseconds.
-		Weight::from_parts(77_555_000, 3769)
+		// Minimum execution time: 66_649_000 picoseconds.
+		Weight::from_parts(78_361_000, 3769)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -506,10 +518,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `323 + v * (164 ±0)`
 		//  Estimated: `5179 + v * (2779 ±0)`
-		// Minimum execution time: 47_272_000 picoseconds.
-		Weight::from_parts(54_949_192, 5179)
-			// Standard Error: 7_316
-			.saturating_add(Weight::from_parts(4_359_841, 0).saturating_mul(v.into()))
+		// Minimum execution time: 47_011_000 picoseconds.
+		Weight::from_parts(53_653_282, 5179)
+			// Standard Error: 7_351
+			.saturating_add(Weight::from_parts(4_149_833, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -525,8 +537,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `930`
 		//  Estimated: `4198`
-		// Minimum execution time: 24_943_000 picoseconds.
-		Weight::from_parts(27_726_000, 4198)
+		// Minimum execution time: 21_492_000 picoseconds.
+		Weight::from_parts(26_365_000, 4198)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -539,10 +551,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `119 + n * (741 ±0)`
 		//  Estimated: `3606 + n * (3208 ±0)`
-		// Minimum execution time: 5_929_000 picoseconds.
-		Weight::from_parts(14_702_791, 3606)
-			// Standard Error: 5_163
-			.saturating_add(Weight::from_parts(9_355_801, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_714_000 picoseconds.
+		Weight::from_parts(14_171_316, 3606)
+			// Standard Error: 6_378
+			.saturating_add(Weight::from_parts(9_193_952, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -565,15 +577,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `843`
 		//  Estimated: `4119`
-		// Minimum execution time: 83_354_000 picoseconds.
-		Weight::from_parts(88_815_000, 4119)
+		// Minimum execution time: 71_709_000 picoseconds.
+		Weight::from_parts(87_716_000, 4119)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DecentralMl::Verifiers` (r:1 w:1)
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:0)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Attestations` (r:1 w:1)
 	/// Proof: `DecentralMl::Attestations` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -584,10 +596,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::VerifierCount` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	fn unbond_verifier() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1279`
-		//  Estimated: `12366`
-		// Minimum execution time: 79_866_000 picoseconds.
-		Weight::from_parts(88_716_000, 12366)
+		//  Measured:  `1286`
+		//  Estimated: `12370`
+		// Minimum execution time: 70_419_000 picoseconds.
+		Weight::from_parts(87_007_000, 12370)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -595,8 +607,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Tasks` (r:1 w:1)
 	/// Proof: `DecentralMl::Tasks` (`max_values`: None, `max_size`: Some(654), added: 3129, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:1)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
+	/// Storage: `DecentralMl::PendingRounds` (r:1 w:1)
+	/// Proof: `DecentralMl::PendingRounds` (`max_values`: None, `max_size`: Some(8905), added: 11380, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Attestations` (r:17 w:16)
 	/// Proof: `DecentralMl::Attestations` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
@@ -610,12 +622,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 16]`.
 	fn attest_aggregate(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1543 + v * (371 ±0)`
-		//  Estimated: `12366 + v * (2686 ±0)`
-		// Minimum execution time: 117_708_000 picoseconds.
-		Weight::from_parts(67_601_871, 12366)
-			// Standard Error: 60_151
-			.saturating_add(Weight::from_parts(72_183_848, 0).saturating_mul(v.into()))
+		//  Measured:  `1550 + v * (371 ±0)`
+		//  Estimated: `12370 + v * (2686 ±0)`
+		// Minimum execution time: 103_005_000 picoseconds.
+		Weight::from_parts(67_397_727, 12370)
+			// Standard Error: 59_213
+			.saturating_add(Weight::from_parts(72_843_614, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -624,21 +636,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `DecentralMl::Verifiers` (r:1 w:0)
 	/// Proof: `DecentralMl::Verifiers` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// Storage: `DecentralMl::Rounds` (r:1 w:0)
-	/// Proof: `DecentralMl::Rounds` (`max_values`: None, `max_size`: Some(8901), added: 11376, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Updates` (r:1 w:1)
-	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(270), added: 2745, mode: `MaxEncodedLen`)
+	/// Proof: `DecentralMl::Updates` (`max_values`: None, `max_size`: Some(282), added: 2757, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::FreeRiderReports` (r:1 w:1)
 	/// Proof: `DecentralMl::FreeRiderReports` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `DecentralMl::Params` (r:1 w:0)
 	/// Proof: `DecentralMl::Params` (`max_values`: Some(1), `max_size`: Some(128), added: 623, mode: `MaxEncodedLen`)
 	fn report_free_rider() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `960`
-		//  Estimated: `12366`
-		// Minimum execution time: 48_594_000 picoseconds.
-		Weight::from_parts(53_309_000, 12366)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		//  Measured:  `750`
+		//  Estimated: `3747`
+		// Minimum execution time: 44_134_000 picoseconds.
+		Weight::from_parts(53_622_000, 3747)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DecentralMl::Attestations` (r:17 w:16)
@@ -654,12 +664,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[0, 16]`.
 	fn settle_verifiers(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `795 + v * (368 ±0)`
+		//  Measured:  `799 + v * (368 ±0)`
 		//  Estimated: `3593 + v * (2686 ±0)`
-		// Minimum execution time: 7_031_000 picoseconds.
-		Weight::from_parts(32_701_766, 3593)
-			// Standard Error: 51_323
-			.saturating_add(Weight::from_parts(69_366_706, 0).saturating_mul(v.into()))
+		// Minimum execution time: 7_313_000 picoseconds.
+		Weight::from_parts(34_035_507, 3593)
+			// Standard Error: 54_263
+			.saturating_add(Weight::from_parts(70_295_988, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -671,137 +681,137 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For tests and mocks: the same figures against RocksDB costs.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(72_113_000, 3676)
+		Weight::from_parts(73_657_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(63_171_000, 4198)
+		Weight::from_parts(62_996_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_trainer_profile() -> Weight {
-		Weight::from_parts(16_558_000, 3519)
+		Weight::from_parts(16_388_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn clear_trainer_profile() -> Weight {
-		Weight::from_parts(18_174_000, 3519)
+		Weight::from_parts(18_080_000, 3519)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn create_task() -> Weight {
-		Weight::from_parts(83_760_000, 4198)
+		Weight::from_parts(84_566_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn cancel_task(n: u32, ) -> Weight {
-		Weight::from_parts(47_241_734, 12366)
-			.saturating_add(Weight::from_parts(59_680_037, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(152_942_289, 12370)
+			.saturating_add(Weight::from_parts(59_687_350, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	fn expire_task(n: u32, ) -> Weight {
-		Weight::from_parts(67_928_496, 12366)
-			.saturating_add(Weight::from_parts(59_615_213, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(177_472_767, 12370)
+			.saturating_add(Weight::from_parts(59_558_784, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(n.into()))
 	}
 	fn join_task() -> Weight {
-		Weight::from_parts(97_774_000, 12366)
+		Weight::from_parts(95_221_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn leave_task() -> Weight {
-		Weight::from_parts(91_180_000, 12366)
+		Weight::from_parts(87_805_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn bond_aggregator() -> Weight {
-		Weight::from_parts(83_346_000, 4119)
+		Weight::from_parts(82_554_000, 4119)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_aggregator() -> Weight {
-		Weight::from_parts(68_439_000, 12366)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(70_455_000, 12370)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_round() -> Weight {
-		Weight::from_parts(36_731_000, 12366)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(38_796_000, 12370)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_update() -> Weight {
-		Weight::from_parts(39_703_000, 12366)
+		Weight::from_parts(44_176_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_update() -> Weight {
-		Weight::from_parts(37_854_000, 12366)
+		Weight::from_parts(44_030_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_aggregate(n: u32, ) -> Weight {
-		Weight::from_parts(8_024_106, 12366)
-			.saturating_add(Weight::from_parts(6_910_947, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(20_324_175, 12370)
+			.saturating_add(Weight::from_parts(8_999_732, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(Weight::from_parts(0, 2757).saturating_mul(n.into()))
 	}
 	fn challenge_aggregate() -> Weight {
-		Weight::from_parts(95_281_000, 12366)
+		Weight::from_parts(95_264_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn finalize_round(n: u32, ) -> Weight {
-		Weight::from_parts(336_792_000, 12366)
-			.saturating_add(Weight::from_parts(122_415_295, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
+		Weight::from_parts(356_630_000, 12370)
+			.saturating_add(Weight::from_parts(127_307_947, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(9_u64))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2745).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2757).saturating_mul(n.into()))
 	}
 	fn submit_proposal() -> Weight {
-		Weight::from_parts(72_215_000, 3676)
+		Weight::from_parts(72_656_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(55_510_023, 5179)
-			.saturating_add(Weight::from_parts(211_037, 0).saturating_mul(v.into()))
+		Weight::from_parts(55_531_502, 5179)
+			.saturating_add(Weight::from_parts(200_780, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close_proposal() -> Weight {
-		Weight::from_parts(77_555_000, 3769)
+		Weight::from_parts(78_361_000, 3769)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unlock(v: u32, ) -> Weight {
-		Weight::from_parts(54_949_192, 5179)
-			.saturating_add(Weight::from_parts(4_359_841, 0).saturating_mul(v.into()))
+		Weight::from_parts(53_653_282, 5179)
+			.saturating_add(Weight::from_parts(4_149_833, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2779).saturating_mul(v.into()))
 	}
 	fn council_suspend() -> Weight {
-		Weight::from_parts(27_726_000, 4198)
+		Weight::from_parts(26_365_000, 4198)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn process_lapses(n: u32, ) -> Weight {
-		Weight::from_parts(14_702_791, 3606)
-			.saturating_add(Weight::from_parts(9_355_801, 0).saturating_mul(n.into()))
+		Weight::from_parts(14_171_316, 3606)
+			.saturating_add(Weight::from_parts(9_193_952, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -809,18 +819,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3208).saturating_mul(n.into()))
 	}
 	fn bond_verifier() -> Weight {
-		Weight::from_parts(88_815_000, 4119)
+		Weight::from_parts(87_716_000, 4119)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(88_716_000, 12366)
+		Weight::from_parts(87_007_000, 12370)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn attest_aggregate(v: u32, ) -> Weight {
-		Weight::from_parts(67_601_871, 12366)
-			.saturating_add(Weight::from_parts(72_183_848, 0).saturating_mul(v.into()))
+		Weight::from_parts(67_397_727, 12370)
+			.saturating_add(Weight::from_parts(72_843_614, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -828,13 +838,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2686).saturating_mul(v.into()))
 	}
 	fn report_free_rider() -> Weight {
-		Weight::from_parts(53_309_000, 12366)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(53_622_000, 3747)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn settle_verifiers(v: u32, ) -> Weight {
-		Weight::from_parts(32_701_766, 3593)
-			.saturating_add(Weight::from_parts(69_366_706, 0).saturating_mul(v.into()))
+		Weight::from_parts(34_035_507, 3593)
+			.saturating_add(Weight::from_parts(70_295_988, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
