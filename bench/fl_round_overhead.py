@@ -534,11 +534,18 @@ def main() -> None:
                         label = f"{epochs} local epochs, {sealing} sealing"
                         rows += rows_for(label, tff, measured)
                         if sealing == "aura" and args.pipelined_rounds:
+                            # Fresh trainers: the others are still in the serial task.
+                            fresh = [
+                                Keypair.create_from_uri(
+                                    f"//BenchPipelined{n * TRAINERS + i}", ss58_format=42
+                                )
+                                for i in range(TRAINERS)
+                            ]
                             rows += pipelined_rows(
                                 epochs,
                                 tff,
                                 pipelined_rounds(
-                                    client, store, learning, spec, weights, shards, keys,
+                                    client, store, learning, spec, weights, shards, fresh,
                                     args.pipelined_rounds, trainers,
                                 ),
                             )  # fmt: skip
