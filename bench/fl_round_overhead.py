@@ -221,6 +221,30 @@ def commit_and_reveal(
     return chain + time.perf_counter() - started, upload
 
 
+def aggregate_updates(
+    store: KuboStore,
+    learning: FlLearning,
+    spec: Any,
+    view: LiveChain,
+    task: int,
+    index: int,
+    base: Any,
+    keys: list[Keypair],
+) -> ContentRef:
+    """The aggregator's code path: fetch and check every revealed update, FedAvg, upload."""
+    updates: dict[str, UpdateView] = view.updates(task, index)
+    participants = view.participants(task)
+    checked = []
+    for key in keys:
+        found = check_update(
+            store, learning, base, updates[key.ss58_address], index, participants, task_id=task
+        )
+        assert not hasattr(found, "reason"), found
+        checked.append(found)
+    _, payload = combine(learning, spec, "fedavg", base, checked, task=task, round_index=index)
+    return store.add_bytes(payload).ref
+
+
 def chain_round(
     client: ChainClient,
     store: KuboStore,
@@ -262,26 +286,8 @@ def chain_round(
     times["upload"] += upload_s
 
     started = time.perf_counter()
-    updates: dict[str, UpdateView] = agg_view.updates(task, index)
-    participants = agg_view.participants(task)
     base = learning.decode(store.cat(current.base))
-    checked = []
-    for key in keys:
-        found = check_update(
-            store, learning, base, updates[key.ss58_address], index, participants, task_id=task
-        )
-        assert not hasattr(found, "reason"), found
-        checked.append(found)
-    _, payload = combine(
-        learning,
-        spec,
-        "fedavg",
-        base,
-        checked,
-        task=task,
-        round_index=index,
-    )
-    ref = store.add_bytes(payload).ref
+    ref = aggregate_updates(store, learning, spec, agg_view, task, index, base, keys)
     times["aggregate"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -366,17 +372,7 @@ def pipelined_rounds(
         ]
         reports = [(t.samples, t.loss, t.accuracy) for t in trained]
         commit_and_reveal(dml, store, task, index, keys, payloads, reports)
-        updates = view.updates(task, index)
-        participants = view.participants(task)
-        checked = []
-        for key in keys:
-            found = check_update(
-                store, learning, base, updates[key.ss58_address], index, participants, task_id=task
-            )
-            assert not hasattr(found, "reason"), found
-            checked.append(found)
-        _, payload = combine(learning, spec, "fedavg", base, checked, task=task, round_index=index)
-        ref = store.add_bytes(payload).ref
+        ref = aggregate_updates(store, learning, spec, view, task, index, base, keys)
         if finalizer is not None:
             finalizer.join()
             if errors:
