@@ -251,3 +251,118 @@ def test_shaped_links_still_finalize_and_fetch(fed: Federation) -> None:
     finally:
         fed.clear_conditions()
     assert Path("/run/netns", f"{NET.prefix}-alice").exists()
+
+
+ROLES = ("trainer-1", "trainer-2", "trainer-3", "trainer-4", "aggregator", "verifier")
+PASSWORD = "netns-federation-test"
+UNIT = 10**12
+
+
+def fund_organisations(fed: Federation) -> dict[str, str]:
+    """Each organisation creates its own account in its own keystore (a Local chain refuses
+    dev keys to the CLI); the test, as the chain's faucet, endows them from Alice over alice's
+    RPC at its bridge address. Returns participant -> address ("sponsor" too)."""
+    from decentralml.core.chain.client import CallSpec, ChainClient
+    from decentralml.core.keys import Keystore
+    from substrateinterface import Keypair
+
+    addresses = {}
+    for name in (*ROLES, "sponsor"):
+        p = fed.participants["aggregator" if name == "sponsor" else name]
+        account, _ = Keystore(p.keystore).create(name, PASSWORD)
+        addresses[name] = account.address
+    client = ChainClient(fed.participants["alice"].rpc_url)
+    try:
+        alice = Keypair.create_from_uri("//Alice", ss58_format=42)
+        calls = [
+            CallSpec("Balances", "transfer_keep_alive", {"dest": a, "value": 1_000 * UNIT})
+            for a in addresses.values()
+        ]
+        client.submit_many(alice, calls)
+    finally:
+        client.close()
+    return addresses
+
+
+def cli_json(fed: Federation, p: Participant, *args: str) -> dict[str, object]:
+    """``decentralml --json ...`` inside p's namespace, against p's validator and Kubo."""
+    from tests.integration.clirun import CLI
+
+    done = fed.exec(
+        p, ["env", f"DECENTRALML_PASSWORD={PASSWORD}", CLI, "--json", *args], timeout=120
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out: dict[str, object] = json.loads(done.stdout)
+    return out
+
+
+def test_a_round_across_namespaces_moves_updates_by_bitswap_only(fed: Federation) -> None:
+    """The installed roles, each in its own namespace with its own Kubo and its own validator,
+    train one pipelined round of a real task: every update reaches the aggregator and the
+    verifier from the trainers' Kubo peers, and the verifier's recomputation agrees."""
+    from decentralml.core.fl import demo_federation, encode_weights, initial_weights, save_dataset
+    from decentralml.core.roles.events import read_events
+
+    from tests.integration.clirun import CLI
+
+    agg, ver = fed.participants["aggregator"], fed.participants["verifier"]
+    fund_organisations(fed)
+    shards, test, spec = demo_federation("breast_cancer", TRAINERS, alpha=5.0, seed=7)
+    (agg.home / "spec.json").write_bytes(spec.to_bytes())
+    (agg.home / "initial.npz").write_bytes(encode_weights(initial_weights(spec, seed=1)))
+    save_dataset(test, ver.home / "test.npz")
+    # The model owner and sponsor (Alice) publish through the aggregator's organisation.
+    model = cli_json(
+        fed, agg, "model", "register", "--name", "netns-bc",
+        "--architecture", str(agg.home / "spec.json"), "--weights", str(agg.home / "initial.npz"),
+        "--licence", "Apache-2.0", "--jurisdiction", "DE", "--from", "sponsor",
+    )["model_id"]  # fmt: skip
+    task = cli_json(
+        fed, agg, "task", "create", str(model), "--reward-per-round", "30", "--rounds", "2",
+        "--min-trainers", str(TRAINERS), "--max-trainers", str(TRAINERS),
+        "--trainer-stake", "1", "--round-length", "30", "--challenge-window", "2",
+        "--jurisdiction", "DE", "--from", "sponsor",
+    )["task_id"]  # fmt: skip
+    roles = []
+    for name in ROLES:
+        p, account = fed.participants[name], name
+        events = p.home / "role.events.jsonl"
+        if name.startswith("trainer"):
+            data = p.home / "shard.npz"
+            save_dataset(shards[int(name.split("-")[1]) - 1], data)
+            argv = ["train", "--data", str(data), "--jurisdiction", "DE"]
+        elif name == "aggregator":
+            argv = ["aggregate"]
+        else:
+            argv = ["verify", "--data", str(ver.home / "test.npz")]
+        full = [CLI, "-v", *argv, "--task", str(task), "--account", account, "--rounds", "1"]
+        full += ["--events", str(events), "--poll", "0.5"]
+        env = {"TF_CPP_MIN_LOG_LEVEL": "2", "DECENTRALML_PASSWORD": PASSWORD}
+        roles.append((name, fed.spawn(p, "role", full, env), events))
+    try:
+
+        def phases(events: Path) -> list[str]:
+            return [e.phase for e in read_events(events)] if events.exists() else []
+
+        def all_done() -> bool:
+            for name, handle, _ in roles:
+                code = handle.child.poll() if handle.child else None
+                assert code in (None, 0), f"{name} exited {code}:\n{handle.log.read_text()[-3000:]}"
+            return all(h.child is not None and h.child.poll() == 0 for _, h, _ in roles)
+
+        wait_until(all_done, 420, "every role finishing its round")
+        by_name = {name: phases(events) for name, _, events in roles}
+        assert "finalized" in by_name["aggregator"], by_name["aggregator"]
+        assert "attested" in by_name["verifier"], by_name["verifier"]
+        for name in ROLES:
+            if name.startswith("trainer"):
+                assert "submitted" in by_name[name], (name, by_name[name])
+        verifier_events = list(read_events(roles[-1][2]))
+        attested = [e for e in verifier_events if e.phase == "attested"]
+        assert "agreement" in attested[0].message, attested[0].message
+        # The aggregator's Kubo received the updates from its peers (it never had them).
+        stat = json.loads(fed.ipfs(agg, "stats", "bitswap", "--enc=json"))
+        assert int(stat["BlocksReceived"]) >= TRAINERS, stat
+    finally:
+        for _, handle, _ in roles:
+            handle.kill()
