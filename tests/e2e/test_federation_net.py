@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from decentralml.core.devstack.binaries import find_ipfs_binary
@@ -296,53 +296,74 @@ def cli_json(fed: Federation, p: Participant, *args: str) -> dict[str, object]:
     return out
 
 
-def test_a_round_across_namespaces_moves_updates_by_bitswap_only(fed: Federation) -> None:
-    """The installed roles, each in its own namespace with its own Kubo and its own validator,
-    train one pipelined round of a real task: every update reaches the aggregator and the
-    verifier from the trainers' Kubo peers, and the verifier's recomputation agrees."""
+@pytest.fixture(scope="module")
+def orgs(fed: Federation) -> dict[str, str]:
+    """Every organisation's funded account, and the demo data on the participants' hosts."""
     from decentralml.core.fl import demo_federation, encode_weights, initial_weights, save_dataset
-    from decentralml.core.roles.events import read_events
 
-    from tests.integration.clirun import CLI
-
+    addresses = fund_organisations(fed)
     agg, ver = fed.participants["aggregator"], fed.participants["verifier"]
-    fund_organisations(fed)
     shards, test, spec = demo_federation("breast_cancer", TRAINERS, alpha=5.0, seed=7)
     (agg.home / "spec.json").write_bytes(spec.to_bytes())
     (agg.home / "initial.npz").write_bytes(encode_weights(initial_weights(spec, seed=1)))
     save_dataset(test, ver.home / "test.npz")
-    # The model owner and sponsor (Alice) publish through the aggregator's organisation.
+    for i in range(TRAINERS):
+        save_dataset(shards[i], fed.participants[f"trainer-{i + 1}"].home / "shard.npz")
+    return addresses
+
+
+def create_task(fed: Federation, name: str, rounds: int, round_length: int) -> int:
+    """The sponsor (in the aggregator's organisation) registers the model and funds a task."""
+    agg = fed.participants["aggregator"]
     model = cli_json(
-        fed, agg, "model", "register", "--name", "netns-bc",
+        fed, agg, "model", "register", "--name", name,
         "--architecture", str(agg.home / "spec.json"), "--weights", str(agg.home / "initial.npz"),
         "--licence", "Apache-2.0", "--jurisdiction", "DE", "--from", "sponsor",
     )["model_id"]  # fmt: skip
     task = cli_json(
-        fed, agg, "task", "create", str(model), "--reward-per-round", "30", "--rounds", "2",
-        "--min-trainers", str(TRAINERS), "--max-trainers", str(TRAINERS),
-        "--trainer-stake", "1", "--round-length", "30", "--challenge-window", "2",
+        fed, agg, "task", "create", str(model), "--reward-per-round", "30",
+        "--rounds", str(rounds), "--min-trainers", str(TRAINERS),
+        "--max-trainers", str(TRAINERS), "--trainer-stake", "1",
+        "--round-length", str(round_length), "--challenge-window", "2",
         "--jurisdiction", "DE", "--from", "sponsor",
     )["task_id"]  # fmt: skip
-    roles = []
-    for name in ROLES:
-        p, account = fed.participants[name], name
-        events = p.home / "role.events.jsonl"
-        if name.startswith("trainer"):
-            data = p.home / "shard.npz"
-            save_dataset(shards[int(name.split("-")[1]) - 1], data)
-            argv = ["train", "--data", str(data), "--jurisdiction", "DE"]
-        elif name == "aggregator":
-            argv = ["aggregate"]
-        else:
-            argv = ["verify", "--data", str(ver.home / "test.npz")]
-        full = [CLI, "-v", *argv, "--task", str(task), "--account", account, "--rounds", "1"]
-        full += ["--events", str(events), "--poll", "0.5"]
-        env = {"TF_CPP_MIN_LOG_LEVEL": "2", "DECENTRALML_PASSWORD": PASSWORD}
-        roles.append((name, fed.spawn(p, "role", full, env), events))
-    try:
+    return int(str(task))
 
-        def phases(events: Path) -> list[str]:
-            return [e.phase for e in read_events(events)] if events.exists() else []
+
+def start_role(fed: Federation, name: str, task: int, rounds: int) -> tuple[Any, Path]:
+    """``decentralml train|aggregate|verify`` of participant ``name`` in its namespace."""
+    from tests.integration.clirun import CLI
+
+    p = fed.participants[name]
+    events = p.home / f"task{task}.events.jsonl"
+    if name.startswith("trainer"):
+        argv = ["train", "--data", str(p.home / "shard.npz"), "--jurisdiction", "DE"]
+    elif name == "aggregator":
+        argv = ["aggregate"]
+    else:
+        argv = ["verify", "--data", str(p.home / "test.npz")]
+    full = [CLI, "-v", *argv, "--task", str(task), "--account", name, "--rounds", str(rounds)]
+    full += ["--events", str(events), "--poll", "0.5"]
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "DECENTRALML_PASSWORD": PASSWORD}
+    return fed.spawn(p, f"task{task}", full, env), events
+
+
+def events_of(path: Path) -> list[Any]:
+    from decentralml.core.roles.events import read_events
+
+    return list(read_events(path)) if path.exists() else []
+
+
+def test_a_round_across_namespaces_moves_updates_by_bitswap_only(
+    fed: Federation, orgs: dict[str, str]
+) -> None:
+    """The installed roles, each in its own namespace with its own Kubo and its own validator,
+    train one round of a real task: every update reaches the aggregator and the verifier from
+    the trainers' Kubo peers, and the verifier's recomputation agrees."""
+    agg = fed.participants["aggregator"]
+    task = create_task(fed, "netns-bc", rounds=1, round_length=30)
+    roles = [(name, *start_role(fed, name, task, 1)) for name in ROLES]
+    try:
 
         def all_done() -> bool:
             for name, handle, _ in roles:
@@ -351,14 +372,13 @@ def test_a_round_across_namespaces_moves_updates_by_bitswap_only(fed: Federation
             return all(h.child is not None and h.child.poll() == 0 for _, h, _ in roles)
 
         wait_until(all_done, 420, "every role finishing its round")
-        by_name = {name: phases(events) for name, _, events in roles}
+        by_name = {name: [e.phase for e in events_of(ev)] for name, _, ev in roles}
         assert "finalized" in by_name["aggregator"], by_name["aggregator"]
         assert "attested" in by_name["verifier"], by_name["verifier"]
         for name in ROLES:
             if name.startswith("trainer"):
                 assert "submitted" in by_name[name], (name, by_name[name])
-        verifier_events = list(read_events(roles[-1][2]))
-        attested = [e for e in verifier_events if e.phase == "attested"]
+        attested = [e for e in events_of(roles[-1][2]) if e.phase == "attested"]
         assert "agreement" in attested[0].message, attested[0].message
         # The aggregator's Kubo received the updates from its peers (it never had them).
         stat = json.loads(fed.ipfs(agg, "stats", "bitswap", "--enc=json"))
@@ -366,3 +386,62 @@ def test_a_round_across_namespaces_moves_updates_by_bitswap_only(fed: Federation
     finally:
         for _, handle, _ in roles:
             handle.kill()
+
+
+def test_a_trainer_killed_mid_training_is_slashed_once_and_rejoins(
+    fed: Federation, orgs: dict[str, str]
+) -> None:
+    """kill -9 of a trainer while it trains round 0: the round finalizes without it, it is
+    slashed as a no-show exactly once, and restarted it rejoins round 1 from the chain's
+    state without resubmitting round 0."""
+    from decentralml.core.chain.client import ChainClient
+
+    task = create_task(fed, "netns-bc-fault", rounds=2, round_length=20)
+    roles = {name: start_role(fed, name, task, 2) for name in ROLES}
+    victim, victim_events = roles["trainer-4"]
+    client = ChainClient(fed.participants["alice"].rpc_url)
+    first_block = client.block_number()
+    try:
+        wait_until(
+            lambda: any(e.phase == "training" for e in events_of(victim_events)),
+            300,
+            "trainer-4 training round 0",
+        )
+        victim.kill()
+        agg_events = roles["aggregator"][1]
+        wait_until(
+            lambda: any(e.phase == "finalized" and e.round == 0 for e in events_of(agg_events)),
+            300,
+            "round 0 finalized without trainer-4",
+        )
+        restarted_at = time.monotonic()
+        victim = fed.restart(victim)
+        wait_until(
+            lambda: any(e.phase == "submitted" and e.round == 1 for e in events_of(victim_events)),
+            120,
+            "the restarted trainer-4 submitting round 1",
+        )
+        recovery = time.monotonic() - restarted_at
+        print(f"trainer kill: restarted trainer-4 back in the federation in {recovery:.1f} s")
+        assert not any(e.phase == "submitted" and e.round == 0 for e in events_of(victim_events))
+        wait_until(
+            lambda: sum(1 for e in events_of(agg_events) if e.phase == "finalized") >= 2,
+            300,
+            "round 1 finalized",
+        )
+        # Exactly one slash, of trainer-4, for round 0: read every block's events.
+        si = client.substrate
+        slashes = []
+        for number in range(first_block, client.block_number() + 1):
+            block_hash = si.get_block_hash(number)
+            for record in si.get_events(block_hash):
+                event = record.value["event"]
+                if event["module_id"] == "DecentralMl" and event["event_id"] == "StakeSlashed":
+                    slashes.append(event["attributes"])
+        mine = [s for s in slashes if int(s["task_id"]) == task]
+        assert [(s["trainer"], int(s["round"])) for s in mine] == [(orgs["trainer-4"], 0)], mine
+    finally:
+        client.close()
+        for handle, _ in roles.values():
+            handle.kill()
+        victim.kill()
