@@ -70,6 +70,14 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
         action="store_true",
         help="FAULT INJECTION for demos/tests: publish a perturbed aggregate",
     )
+    p.add_argument(
+        "--pause-after-fetch",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="FAULT INJECTION for tests: wait S seconds after fetching and checking a round's "
+        "updates, before combining them (a window in which to kill the aggregator)",
+    )
     p = cmd(sub, "verify", "role_verify", "recompute and evaluate aggregates; challenge bad ones")
     common(p)
     p.add_argument("--data", required=True, metavar="PATH", help="held-out data (CSV, NPZ, images)")
@@ -173,7 +181,15 @@ def _run_role(ctx: Context, args: argparse.Namespace, role_name: str) -> None:
             from ..roles.aggregator import Aggregator
 
             role = Aggregator(
-                chain, store, FlLearning(), journal, events, options, tamper=args.tamper, **common
+                chain,
+                store,
+                FlLearning(),
+                journal,
+                events,
+                options,
+                tamper=args.tamper,
+                pause_after_fetch=args.pause_after_fetch,
+                **common,
             )
         else:
             from ..roles.verifier import Verifier

@@ -6,12 +6,15 @@ shapes or dtypes, an update from a non-participant) are left out with a recorded
 ``rejected`` event and a log line); the round goes on with the others.
 
 ``tamper`` is a fault-injection switch for demos and tests: the aggregate is perturbed after it
-is computed, so that verifiers catch it and challenge.
+is computed, so that verifiers catch it and challenge. ``pause_after_fetch`` (seconds) is
+another, for fault tests: the aggregator waits after fetching and checking a round's updates,
+so a test can kill it at exactly that point.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from ..errors import ExtrinsicFailed
@@ -53,9 +56,12 @@ def tamper_weights(weights: Weights) -> Weights:
 class Aggregator(Role):
     name = "aggregator"
 
-    def __init__(self, *args: Any, tamper: bool = False, **kw: Any) -> None:
+    def __init__(
+        self, *args: Any, tamper: bool = False, pause_after_fetch: float = 0.0, **kw: Any
+    ) -> None:
         super().__init__(*args, **kw)
         self.tamper = tamper
+        self.pause_after_fetch = pause_after_fetch
         self._params: dict[str, Any] | None = None
 
     def aggregation_period(self) -> int:
@@ -208,6 +214,11 @@ class Aggregator(Role):
                 return
             rule = rule_text(task.aggregation)
             self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
+            if self.pause_after_fetch > 0:
+                log.warning(
+                    "fault injection: pausing %.1f s after fetching", self.pause_after_fetch
+                )
+                time.sleep(self.pause_after_fetch)
             weights, payload = self.combine_round(task, rule, base, checked, index)
             if self.tamper:
                 payload = self.learning.encode(tamper_weights(weights))

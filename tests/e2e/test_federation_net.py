@@ -255,6 +255,9 @@ def test_shaped_links_still_finalize_and_fetch(fed: Federation) -> None:
 
 ROLES = ("trainer-1", "trainer-2", "trainer-3", "trainer-4", "aggregator", "verifier")
 PASSWORD = "netns-federation-test"
+# Accounts kept on another participant's host: the sponsor and a standby aggregator, both
+# in the aggregator's organisation.
+HOST_OF = {"sponsor": "aggregator", "aggregator-b": "aggregator"}
 UNIT = 10**12
 
 
@@ -267,8 +270,8 @@ def fund_organisations(fed: Federation) -> dict[str, str]:
     from substrateinterface import Keypair
 
     addresses = {}
-    for name in (*ROLES, "sponsor"):
-        p = fed.participants["aggregator" if name == "sponsor" else name]
+    for name in (*ROLES, "sponsor", "aggregator-b"):
+        p = fed.participants[HOST_OF.get(name, name)]
         account, _ = Keystore(p.keystore).create(name, PASSWORD)
         addresses[name] = account.address
     client = ChainClient(fed.participants["alice"].rpc_url)
@@ -330,22 +333,22 @@ def create_task(fed: Federation, name: str, rounds: int, round_length: int) -> i
     return int(str(task))
 
 
-def start_role(fed: Federation, name: str, task: int, rounds: int) -> tuple[Any, Path]:
-    """``decentralml train|aggregate|verify`` of participant ``name`` in its namespace."""
+def start_role(fed: Federation, name: str, task: int, rounds: int, *extra: str) -> tuple[Any, Path]:
+    """``decentralml train|aggregate|verify`` of account ``name`` in its host's namespace."""
     from tests.integration.clirun import CLI
 
-    p = fed.participants[name]
-    events = p.home / f"task{task}.events.jsonl"
+    p = fed.participants[HOST_OF.get(name, name)]
+    events = p.home / f"task{task}.{name}.events.jsonl"
     if name.startswith("trainer"):
         argv = ["train", "--data", str(p.home / "shard.npz"), "--jurisdiction", "DE"]
-    elif name == "aggregator":
-        argv = ["aggregate"]
+    elif name.startswith("aggregator"):
+        argv = ["aggregate", *extra]
     else:
         argv = ["verify", "--data", str(p.home / "test.npz")]
     full = [CLI, "-v", *argv, "--task", str(task), "--account", name, "--rounds", str(rounds)]
     full += ["--events", str(events), "--poll", "0.5"]
     env = {"TF_CPP_MIN_LOG_LEVEL": "2", "DECENTRALML_PASSWORD": PASSWORD}
-    return fed.spawn(p, f"task{task}", full, env), events
+    return fed.spawn(p, f"task{task}.{name}", full, env), events
 
 
 def events_of(path: Path) -> list[Any]:
@@ -445,3 +448,93 @@ def test_a_trainer_killed_mid_training_is_slashed_once_and_rejoins(
         for handle, _ in roles.values():
             handle.kill()
         victim.kill()
+
+
+def chain_events(client: Any, first: int, names: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, attributes)`` of the DecentralMl events named ``names`` from block ``first``."""
+    si = client.substrate
+    found = []
+    for number in range(first, client.block_number() + 1):
+        for record in si.get_events(si.get_block_hash(number)):
+            event = record.value["event"]
+            if event["module_id"] == "DecentralMl" and event["event_id"] in names:
+                found.append((event["event_id"], event["attributes"]))
+    return found
+
+
+def test_an_aggregator_killed_after_fetching_is_replaced_and_never_submits_stale(
+    fed: Federation, orgs: dict[str, str]
+) -> None:
+    """kill -9 of the aggregator after it fetched and checked round 0's updates: round 0 fails
+    by the existing rule (a keeper finalizes it after the aggregation period; the bond is
+    slashed), a standby aggregator bonds and runs round 1, and the old one, restarted, sees it
+    was unbonded and exits without submitting anything."""
+    from decentralml.core.chain.client import ChainClient
+
+    task = create_task(fed, "netns-bc-agg", rounds=2, round_length=20)
+    client = ChainClient(fed.participants["alice"].rpc_url)
+    first_block = client.block_number()
+    roles = {
+        name: start_role(fed, name, task, 2 if name.startswith("trainer") else 1)
+        for name in ROLES
+        if name != "aggregator"
+    }
+    old, old_events = start_role(fed, "aggregator", task, 2, "--pause-after-fetch", "120")
+    standby: Any = None
+    try:
+        wait_until(
+            lambda: any(e.phase == "aggregating" and e.round == 0 for e in events_of(old_events)),
+            300,
+            "the aggregator fetching round 0's updates",
+        )
+        old.kill()
+        # A keeper (the sponsor) finalizes round 0 once its aggregation period is over.
+        agg = fed.participants["aggregator"]
+
+        def finalized() -> bool:
+            from tests.integration.clirun import CLI
+
+            done = fed.exec(
+                agg,
+                ["env", f"DECENTRALML_PASSWORD={PASSWORD}", CLI, "--json", "round", "finalize",
+                 str(task), "0", "--from", "sponsor"],
+                timeout=120,
+            )  # fmt: skip
+            waiting = (b"AwaitingAggregate", b"RoundStillOpen")
+            assert done.returncode == 0 or any(w in done.stderr for w in waiting), done.stderr
+            return done.returncode == 0
+
+        wait_until(finalized, 120, "round 0 finalized by a keeper")
+        started = time.monotonic()
+        standby, standby_events = start_role(fed, "aggregator-b", task, 1)
+        wait_until(
+            lambda: any(
+                e.phase == "aggregated" and e.round == 1 for e in events_of(standby_events)
+            ),
+            300,
+            "the standby aggregator aggregating round 1",
+        )
+        print(f"aggregator kill: round 1 aggregated {time.monotonic() - started:.1f} s after "
+              "the standby started")  # fmt: skip
+        old = fed.restart(old)
+        wait_until(lambda: old.child is not None and old.child.poll() is not None, 120, "old exits")
+        assert old.child is not None and old.child.returncode == 0, old.log.read_text()[-2000:]
+        names = {"AggregatorSlashed", "AggregateSubmitted", "RoundFinalized"}
+        events = [
+            (n, a) for n, a in chain_events(client, first_block, names) if int(a["task_id"]) == task
+        ]
+        slashed = [a for n, a in events if n == "AggregatorSlashed"]
+        assert [(a["aggregator"], int(a["round"])) for a in slashed] == [(orgs["aggregator"], 0)]
+        submitted = [a for n, a in events if n == "AggregateSubmitted"]
+        assert [(a["aggregator"], int(a["round"])) for a in submitted] == [
+            (orgs["aggregator-b"], 1)
+        ]
+        failed = [a for n, a in events if n == "RoundFinalized" and int(a["round"]) == 0]
+        assert failed and not failed[0]["succeeded"], failed
+    finally:
+        client.close()
+        for handle, _ in roles.values():
+            handle.kill()
+        old.kill()
+        if standby is not None:
+            standby.kill()
