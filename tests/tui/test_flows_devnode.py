@@ -95,6 +95,12 @@ async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, TaskWizard), "the task wizard")
         wizard = app.screen
+        # Under load the Select may still be mounting its overlay (the value setter needs it).
+        await until(
+            pilot,
+            lambda: bool(wizard.query_one("#model", Select).query("SelectOverlay")),
+            "the model Select mounted",
+        )
         wizard.query_one("#model", Select).value = model_id
         await pilot.press("ctrl+n")  # step 2: money
         reward = wizard.query_one("#reward", Input)
