@@ -98,7 +98,7 @@ async def flow(dev_node: DevNode, model_id: int, tmp_path: Path) -> None:
         # Under load the Select may still be mounting its overlay (the value setter needs it).
         await until(
             pilot,
-            lambda: bool(wizard.query_one("#model", Select).query("SelectOverlay")),
+            lambda: bool(wizard.query("#model SelectOverlay")),
             "the model Select mounted",
         )
         wizard.query_one("#model", Select).value = model_id
