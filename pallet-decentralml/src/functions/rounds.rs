@@ -231,9 +231,7 @@ impl<T: Config> Pallet<T> {
 		});
 		// Pipelining: the next round starts from this aggregate now. If it cannot open (the
 		// last round, too few trainers), finalizing this round tries again.
-		if task.next_round < task.terms.total_rounds &&
-			Self::open_round(task_id, &mut task, Some(weights)).is_ok()
-		{
+		if Self::open_round(task_id, &mut task, Some(weights)).is_ok() {
 			Tasks::<T>::insert(task_id, task);
 		}
 		Ok(())
@@ -287,17 +285,16 @@ impl<T: Config> Pallet<T> {
 			}
 			Zero::zero()
 		};
-		let mut next = was_pending.then(|| Rounds::<T>::get(task_id)).flatten();
-		if let Some(open) = next.as_mut() {
+		// The round opened on this one's aggregate, if any: it goes on when the aggregate
+		// stood (its aggregator may proceed from now on), and is voided when it did not.
+		let mut next = None;
+		if let Some(mut open) = was_pending.then(|| Rounds::<T>::get(task_id)).flatten() {
 			if succeeded {
-				// The next round's aggregator may proceed from now on.
 				open.aggregation_from = now;
+				next = Some(open);
 			} else {
-				Self::void_round(task_id, &mut task, open, round);
+				Self::void_round(task_id, &mut task, &open, round);
 			}
-		}
-		if !succeeded {
-			next = None;
 		}
 		let trainers =
 			Self::settle_participants(task_id, &mut task, &current, &params, next.as_mut());
@@ -492,7 +489,7 @@ impl<T: Config> Pallet<T> {
 			if participant.leaving &&
 				Self::try_remove_participant(task_id, task, &trainer, participant.stake)
 			{
-				// It asked to leave before the pipelined next round opened: it owes that
+				// It asked to leave while due in this round: it owes the open (pipelined)
 				// round nothing, and what it sent there goes with it.
 				if let Some(open) = next.as_deref_mut() {
 					Self::withdraw_from(task_id, open, &trainer);

@@ -197,16 +197,21 @@ fn included(list: &[AccountId]) -> BoundedVec<AccountId, ConstU32<8>> {
 }
 
 /// Reveal what is still committed, then submit the aggregate of `list` as aggregator 5.
-fn aggregate(task: TaskId, round: RoundIndex, list: &[AccountId]) {
-	reveal_all(task, round);
-	assert_ok!(DecentralMl::submit_aggregate(
+/// The aggregator (5) submits `agg<round>` including `list`.
+fn submit_aggregate(task: TaskId, round: RoundIndex, list: &[AccountId]) -> DispatchResult {
+	DecentralMl::submit_aggregate(
 		RuntimeOrigin::signed(5),
 		task,
 		round,
 		cref(&format!("agg{round}")),
 		included(list),
 		Metrics::default(),
-	));
+	)
+}
+
+fn aggregate(task: TaskId, round: RoundIndex, list: &[AccountId]) {
+	reveal_all(task, round);
+	assert_ok!(submit_aggregate(task, round, list));
 }
 
 fn propose(who: AccountId, kind: ProposalKind<Balance, u64>) -> ProposalId {

@@ -8,17 +8,6 @@ fn finalize(task: TaskId, round: RoundIndex) -> DispatchResult {
 	DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, round).map(|_| ()).map_err(|e| e.error)
 }
 
-fn submit(task: TaskId, round: RoundIndex, list: &[AccountId]) -> DispatchResult {
-	DecentralMl::submit_aggregate(
-		RuntimeOrigin::signed(5),
-		task,
-		round,
-		cref(&format!("agg{round}")),
-		included(list),
-		Metrics::default(),
-	)
-}
-
 fn stake_slashed_in(round: RoundIndex) -> usize {
 	System::events()
 		.iter()
@@ -53,7 +42,7 @@ fn the_next_round_trains_on_the_submitted_aggregate_during_the_window() {
 		reveal_all(task, 1);
 		assert_eq!(Rounds::<Test>::get(task).unwrap().submissions, 3);
 		// Round 1's aggregate (and finalization) wait for round 0.
-		assert_noop!(submit(task, 1, &[3]), Error::<Test>::PreviousRoundPending);
+		assert_noop!(submit_aggregate(task, 1, &[3]), Error::<Test>::PreviousRoundPending);
 		assert_noop!(finalize(task, 1), Error::<Test>::PreviousRoundPending);
 		// Round 0 still takes attestations and challenges in its window.
 		assert_noop!(finalize(task, 0), Error::<Test>::ChallengeWindowOpen);
@@ -68,7 +57,7 @@ fn the_next_round_trains_on_the_submitted_aggregate_during_the_window() {
 		assert_eq!(Updates::<Test>::iter_prefix((task, 1)).count(), 3);
 		let open = Rounds::<Test>::get(task).unwrap();
 		assert_eq!(open.aggregation_from, at + 6);
-		assert_ok!(submit(task, 1, &[3, 4, 6]));
+		assert_ok!(submit_aggregate(task, 1, &[3, 4, 6]));
 		assert_eq!(Tasks::<Test>::get(task).unwrap().last_result.unwrap().weights, cref("agg0"));
 		// The last round opens nothing; finalizing it completes the task.
 		assert!(Rounds::<Test>::get(task).is_none());
@@ -148,7 +137,7 @@ fn the_aggregator_waiting_for_a_pending_round_is_not_slashed() {
 		// It gets a whole aggregation period from now on.
 		run_to_block(decided + 5);
 		assert_noop!(finalize(task, 1), Error::<Test>::AwaitingAggregate);
-		assert_ok!(submit(task, 1, &[3]));
+		assert_ok!(submit_aggregate(task, 1, &[3]));
 		assert_eq!(held(HoldReason::AggregatorBond, 5), 50 + 0);
 	});
 }
