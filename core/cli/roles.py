@@ -162,41 +162,22 @@ def _run_role(ctx: Context, args: argparse.Namespace, role_name: str) -> None:
         chain = LiveChain(client, signer)
         options = RoleOptions(task=args.task, poll_s=args.poll, max_rounds=args.rounds)
         common: dict[str, Any] = {"stop": stop}
+        parts = (chain, store, FlLearning(), journal, events, options)
         role: Any
         if role_name == "trainer":
             from ..roles.trainer import Trainer
 
-            role = Trainer(
-                chain,
-                store,
-                FlLearning(),
-                journal,
-                events,
-                options,
-                data=Path(args.data),
-                jurisdiction=args.jurisdiction,
-                **common,
-            )
+            role = Trainer(*parts, data=Path(args.data), jurisdiction=args.jurisdiction, **common)
         elif role_name == "aggregator":
             from ..roles.aggregator import Aggregator
 
             role = Aggregator(
-                chain,
-                store,
-                FlLearning(),
-                journal,
-                events,
-                options,
-                tamper=args.tamper,
-                pause_after_fetch=args.pause_after_fetch,
-                **common,
+                *parts, tamper=args.tamper, pause_after_fetch=args.pause_after_fetch, **common
             )
         else:
             from ..roles.verifier import Verifier
 
-            role = Verifier(
-                chain, store, FlLearning(), journal, events, options, data=Path(args.data), **common
-            )
+            role = Verifier(*parts, data=Path(args.data), **common)
         code = role.run()
         if code != 0:
             raise RoleFailed(role.failure or f"the {role_name} stopped on an error")
