@@ -16,6 +16,7 @@ from substrateinterface import Keypair
 
 from ..codes import country_code, spdx_id
 from ..errors import InputError, UnknownCall
+from ..privacy import NO_PRIVACY, PrivacyTerms
 from ..types import (
     Address,
     AssetId,
@@ -194,6 +195,7 @@ class TaskTerms:
     aggregation: str = "fedavg"
     asset: AssetId | None = None
     jurisdictions: tuple[str, ...] = ()
+    privacy: PrivacyTerms = NO_PRIVACY
 
     def to_chain(self) -> dict[str, Any]:
         for name in ("total_rounds", "min_trainers", "max_trainers", "round_length"):
@@ -201,6 +203,12 @@ class TaskTerms:
                 raise InputError(f"{name.replace('_', ' ')} must be positive")
         if self.min_trainers > self.max_trainers:
             raise InputError("min trainers cannot exceed max trainers")
+        clipped = self.aggregation.strip().lower().startswith("clip:")
+        if self.privacy.mode == "secagg" and not clipped:
+            raise InputError(
+                "secure aggregation needs the clip:<bound> rule (norm-bounded FedAvg, clipped "
+                "on the client): robust rules cannot see the individual updates it masks"
+            )
         return {
             "asset": reward_asset(self.asset),
             "reward_per_round": self.reward_per_round,
@@ -212,6 +220,7 @@ class TaskTerms:
             "challenge_window": self.challenge_window,
             "aggregation": aggregation_rule(self.aggregation),
             "jurisdictions": jurisdictions(self.jurisdictions),
+            "privacy": self.privacy.to_chain(),
         }
 
 

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..types import DEFAULT_AGGREGATION
 from .output import pairs, table
 from .send import send
+from .shared import amount as _amount
+from .shared import dml as _dml
+from .shared import reader as _reader
+from .shared import records as _records
+from .tasks import register_task_commands
 
 if TYPE_CHECKING:
-    from ..chain.decentralml import DecentralMl
-    from ..chain.records import DecentralMlReader
     from .context import Context
 
 __all__ = [
@@ -44,11 +46,7 @@ __all__ = [
     "stake_show",
     "stake_unbond",
     "task_cancel",
-    "task_create",
     "task_expire",
-    "task_list",
-    "task_show",
-    "task_trainers",
     "unlock",
     "vote",
 ]
@@ -62,37 +60,7 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
             dest="sub", metavar="ACTION", required=True, parser_class=Parser
         )
 
-    # task
-    g = group("task", "training tasks")
-    cmd(g, "list", "task_list", "list tasks")
-    p = cmd(g, "show", "task_show", "show a task and its running round")
-    p.add_argument("id", type=int)
-    p = cmd(g, "trainers", "task_trainers", "a task's trainers and their stakes")
-    p.add_argument("id", type=int)
-    p = cmd(g, "create", "task_create", "create a task and escrow its reward pool")
-    p.add_argument("model", type=int, help="model id")
-    p.add_argument("--reward-per-round", required=True, help="reward per round (token units)")
-    p.add_argument("--rounds", type=int, required=True)
-    p.add_argument("--min-trainers", type=int, default=1)
-    p.add_argument("--max-trainers", type=int, default=10)
-    p.add_argument("--trainer-stake", default="0", help="stake each trainer bonds (token units)")
-    p.add_argument("--round-length", type=int, default=20, help="blocks")
-    p.add_argument("--challenge-window", type=int, default=5, help="blocks")
-    p.add_argument(
-        "--aggregation",
-        default=DEFAULT_AGGREGATION,
-        help="aligned (the robust default: FedAvg with norms bounded by the round's median and "
-        "updates weighted by their agreement with the coordinate-wise median) | bounded "
-        "(norms bounded only) | fedavg | median | trimmed:PCT | clip:NORM",
-    )
-    p.add_argument("--asset", type=int, help="reward in this asset (default: the native token)")
-    p.add_argument("--jurisdiction", action="append", metavar="CC")
-    p.add_argument("--planck", action="store_true", help="amounts are in the smallest unit")
-    signer(p)
-    for verb, help_ in (("cancel", "cancel one's task"), ("expire", "end an idle task")):
-        p = cmd(g, verb, f"task_{verb}", help_)
-        p.add_argument("id", type=int)
-        signer(p)
+    register_task_commands(group("task", "training tasks"), cmd, signer)
 
     # join / leave
     for verb, help_ in (
@@ -230,117 +198,6 @@ def register_protocol_commands(sub: Any, cmd: Any, signer: Any) -> None:
     p = cmd(sub, "unlock", "unlock", "release expired vote locks of an account")
     p.add_argument("target")
     signer(p)
-
-
-def _dml(ctx: Context) -> DecentralMl:
-    from ..chain.decentralml import DecentralMl
-
-    return DecentralMl(ctx.chain)
-
-
-def _reader(ctx: Context) -> DecentralMlReader:
-    from ..chain.records import DecentralMlReader
-
-    return DecentralMlReader(ctx.reader)
-
-
-def _records(
-    ctx: Context, records: list[Any], columns: list[tuple[str, str]], key: str
-) -> dict[str, Any]:
-    data = [r.to_json() for r in records]
-    if not ctx.json:
-        rows = []
-        for r in data:
-            row = {"id": r["key"][0] if len(r["key"]) == 1 else r["key"]}
-            for name, _ in columns:
-                if name != "id":
-                    value = r.get(name)
-                    row[name] = (
-                        value
-                        if not isinstance(value, dict) or len(value) != 1
-                        else next(iter(value))
-                    )
-            rows.append(row)
-        table(rows, columns)
-    return {key: data}
-
-
-# ---- tasks -----------------------------------------------------------------------------------
-def task_list(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    return _records(
-        ctx,
-        _reader(ctx).tasks(),
-        [
-            ("id", "ID"),
-            ("model", "MODEL"),
-            ("status", "STATUS"),
-            ("pool", "POOL"),
-            ("next_round", "NEXT ROUND"),
-            ("trainer_count", "TRAINERS"),
-            ("sponsor", "SPONSOR"),
-        ],
-        "tasks",
-    )
-
-
-def task_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    dml = _dml(ctx)
-    task = dml.task(args.id)
-    if task is None:
-        raise InputError(f"no task with id {args.id}")
-    current = dml.round(args.id)
-    pending = dml.pending_round(args.id)
-    data = {
-        "task": task.to_json(),
-        "round": None if current is None else current.to_json(),
-        "pending": None if pending is None else pending.to_json(),
-    }
-    if not ctx.json:
-        pairs(list(task.fields.items()))
-        for title, shown in (("pending round", pending), ("open round", current)):
-            if shown is not None:
-                sys.stdout.write(f"{title}:\n")
-                pairs([(f"  {k}", v) for k, v in shown.fields.items()])
-    return data
-
-
-def _amount(ctx: Context, text: str, planck: bool, asset: int | None) -> int:
-    from ..types import parse_amount, parse_planck
-
-    if planck:
-        return parse_planck(text)
-    if asset is None:
-        return ctx.native_amount(text, False)
-    info = ctx.chain.asset(asset)
-    if info is None:
-        raise InputError(f"no asset with id {asset}")
-    return parse_amount(text, info.decimals)
-
-
-def task_create(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    from ..chain.decentralml import TaskTerms
-
-    terms = TaskTerms(
-        reward_per_round=_amount(ctx, args.reward_per_round, args.planck, args.asset),
-        total_rounds=args.rounds,
-        min_trainers=args.min_trainers,
-        max_trainers=args.max_trainers,
-        trainer_stake=_amount(ctx, args.trainer_stake, args.planck, args.asset),
-        round_length=args.round_length,
-        challenge_window=args.challenge_window,
-        aggregation=args.aggregation,
-        asset=args.asset,
-        jurisdictions=tuple(args.jurisdiction or ()),
-    )
-    terms.to_chain()  # validate before unlocking the key
-    signer = ctx.signer()
-    dml = _dml(ctx)
-
-    def action(gate: Any) -> Any:
-        task_id, receipt = dml.create_task(signer, args.model, terms, on_fee=gate)
-        return {"task_id": task_id}, receipt
-
-    return send(ctx, "DecentralMl.create_task", action, model_id=args.model)
 
 
 def _task_call(ctx: Context, call: str, task_id: int) -> dict[str, Any]:
@@ -634,20 +491,6 @@ def unlock(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         "DecentralMl.unlock",
         lambda gate: dml.unlock(signer, target, on_fee=gate),
         target=target,
-    )
-
-
-def task_trainers(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    return _records(
-        ctx,
-        _dml(ctx).participants(args.id),
-        [
-            ("id", "TASK, TRAINER"),
-            ("stake", "STAKE"),
-            ("first_round", "FIRST ROUND"),
-            ("leaving", "LEAVING"),
-        ],
-        "trainers",
     )
 
 

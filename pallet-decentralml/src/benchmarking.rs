@@ -90,6 +90,7 @@ fn terms<T: Config>(rounds: u32, max_trainers: u32) -> TaskTermsOf<T> {
 		challenge_window: 10u32.into(),
 		aggregation: AggregationRule::FedAvg,
 		jurisdictions: jurisdictions(),
+		privacy: Privacy::DpSgd { max_epsilon: 8_000, delta: Perbill::from_parts(10_000) },
 	}
 }
 

@@ -206,5 +206,10 @@ mod errors {
 		/// The previous round is still pending (in its challenge window, challenged or
 		/// failed): finalize it first.
 		PreviousRoundPending,
+		/// A DP privacy term needs `max_epsilon > 0` and `0 < delta < 1`.
+		InvalidPrivacyBudget,
+		/// Secure aggregation needs the `NormClippedFedAvg` rule: robust rules cannot see the
+		/// individual updates it masks.
+		SecureAggregationNeedsClippedFedAvg,
 	}
 }

@@ -190,6 +190,7 @@ fn run(action: &Action) -> bool {
 					challenge_window: 3,
 					aggregation: AggregationRule::TrimmedMean(Perbill::from_percent(10)),
 					jurisdictions: BoundedVec::new(),
+					privacy: Privacy::None,
 				},
 			)
 		},

@@ -29,6 +29,12 @@ impl<T: Config> Pallet<T> {
 		ensure!(!terms.round_length.is_zero(), Error::<T>::ZeroRoundLength);
 		ensure!(!terms.challenge_window.is_zero(), Error::<T>::ZeroChallengeWindow);
 		Self::validate_jurisdictions(&terms.jurisdictions)?;
+		ensure!(terms.privacy.is_valid(), Error::<T>::InvalidPrivacyBudget);
+		ensure!(
+			terms.privacy != Privacy::SecureAggregation ||
+				matches!(terms.aggregation, AggregationRule::NormClippedFedAvg(_)),
+			Error::<T>::SecureAggregationNeedsClippedFedAvg
+		);
 		if !model.jurisdictions.is_empty() {
 			ensure!(
 				terms.jurisdictions.iter().all(|j| model.jurisdictions.contains(j)),

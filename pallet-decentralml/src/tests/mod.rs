@@ -91,6 +91,7 @@ fn terms(asset: RewardAsset<u32>) -> TaskTerms<Balance, u64, u32> {
 		challenge_window: 5,
 		aggregation: AggregationRule::FedAvg,
 		jurisdictions: juris(&[]),
+		privacy: Privacy::None,
 	}
 }
 

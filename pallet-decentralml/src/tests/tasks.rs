@@ -43,6 +43,42 @@ fn median_bounded_rules_are_stored_with_pinned_indices() {
 }
 
 #[test]
+fn create_task_checks_privacy_terms() {
+	build_and_execute(|| {
+		let model = register(1);
+		let native = terms(RewardAsset::Native);
+		let c = |privacy, aggregation| {
+			DecentralMl::create_task(
+				RuntimeOrigin::signed(2),
+				model,
+				TaskTerms { privacy, aggregation, ..native.clone() },
+			)
+		};
+		let delta = Perbill::from_parts(10_000); // 1e-5
+		for bad in [
+			Privacy::DpSgd { max_epsilon: 0, delta },
+			Privacy::DpSgd { max_epsilon: 8_000, delta: Perbill::zero() },
+			Privacy::DpFedAvg { max_epsilon: 8_000, delta: Perbill::one() },
+		] {
+			assert_noop!(c(bad, AggregationRule::FedAvg), E::InvalidPrivacyBudget);
+		}
+		assert_noop!(
+			c(Privacy::SecureAggregation, AggregationRule::FedAvg),
+			E::SecureAggregationNeedsClippedFedAvg
+		);
+		let budget = Privacy::DpSgd { max_epsilon: 8_000, delta };
+		for (privacy, rule) in [
+			(budget, AggregationRule::MedianAlignedFedAvg),
+			(Privacy::SecureAggregation, AggregationRule::NormClippedFedAvg(1_000_000)),
+		] {
+			let id = NextTaskId::<Test>::get();
+			assert_ok!(c(privacy, rule));
+			assert_eq!(Tasks::<Test>::get(id).unwrap().terms.privacy, privacy);
+		}
+	});
+}
+
+#[test]
 fn create_task_escrows_asset_pool() {
 	build_and_execute(|| {
 		let model = register(1);

@@ -56,6 +56,58 @@ pub enum AggregationRule {
 	MedianAlignedFedAvg,
 }
 
+/// What a task promises its trainers about what their updates reveal.
+///
+/// The DP budgets are per trainer over all its rounds of the task: `max_epsilon` in
+/// thousandths at `delta`. The mechanism's own parameters (clip, noise, sampling rate) are in the
+/// model's training plan, off chain; each trainer accounts what it spent and refuses a round
+/// that would take it past the budget.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Privacy {
+	/// Updates are published as trained.
+	None,
+	/// Example-level DP-SGD in every trainer's local work.
+	DpSgd {
+		/// Most epsilon a trainer may spend, in thousandths.
+		max_epsilon: u32,
+		/// The delta the budget is stated at.
+		delta: Perbill,
+	},
+	/// User-level DP-FedAvg: Gaussian noise added to the clipped aggregate.
+	DpFedAvg {
+		/// Most epsilon the aggregate may spend over the task, in thousandths.
+		max_epsilon: u32,
+		/// The delta the budget is stated at.
+		delta: Perbill,
+	},
+	/// Pairwise-masked updates: only the sum of a round's updates is revealed. Needs the
+	/// norm-clipped FedAvg rule (robust rules cannot see individual updates).
+	SecureAggregation,
+}
+
+impl Privacy {
+	/// Whether the DP budget, if any, is one that can be met: `0 < max_epsilon` and
+	/// `0 < delta < 1`.
+	pub fn is_valid(&self) -> bool {
+		match self {
+			Privacy::None | Privacy::SecureAggregation => true,
+			Privacy::DpSgd { max_epsilon, delta } | Privacy::DpFedAvg { max_epsilon, delta } =>
+				*max_epsilon > 0 && delta.deconstruct() > 0 && *delta < Perbill::one(),
+		}
+	}
+}
+
 /// What a sponsor sets when creating a task.
 #[derive(
 	Clone, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
@@ -81,6 +133,8 @@ pub struct TaskTerms<Balance, BlockNumber, AssetId> {
 	pub aggregation: AggregationRule,
 	/// Where trainers may be (within the model's list); empty means the model's rules only.
 	pub jurisdictions: Jurisdictions,
+	/// What the task promises about what updates reveal.
+	pub privacy: Privacy,
 }
 
 /// Lifecycle of a task.
