@@ -47,6 +47,37 @@ class DPConfig:
 
 
 @dataclass(frozen=True)
+class DPSGDConfig:
+    """Example-level DP-SGD in each trainer's local work (``dpsgd.py``).
+
+    Every step takes each local example with probability ``sampling_rate`` (Poisson
+    sampling), clips each example's gradient to L2 norm ``clip``, adds Gaussian noise of
+    standard deviation ``noise_multiplier * clip`` to their sum and divides by the expected
+    batch, ``sampling_rate * examples``. A local epoch is ``ceil(1 / sampling_rate)`` steps.
+    """
+
+    clip: float
+    noise_multiplier: float
+    sampling_rate: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.clip) and self.clip > 0):
+            raise ModelSpecError(f"dp_sgd.clip must be a positive number, got {self.clip!r}")
+        if not (math.isfinite(self.noise_multiplier) and self.noise_multiplier > 0):
+            raise ModelSpecError(
+                f"dp_sgd.noise_multiplier must be positive, got {self.noise_multiplier!r}"
+            )
+        if not (0 < self.sampling_rate <= 1):
+            raise ModelSpecError(
+                f"dp_sgd.sampling_rate must be in (0, 1], got {self.sampling_rate!r}"
+            )
+
+    def steps(self, local_epochs: int) -> int:
+        """DP-SGD steps in one round's local work."""
+        return local_epochs * math.ceil(1 / self.sampling_rate - 1e-9)
+
+
+@dataclass(frozen=True)
 class TrainingPlan:
     """What every trainer does in a round, and the server step the aggregator applies."""
 
@@ -58,8 +89,14 @@ class TrainingPlan:
     """Heavy-ball server momentum: each new global model also moves by this share of the
     previous server step (base minus the previous round's base), 0 <= it < 1."""
     dp: DPConfig | None = None
+    dp_sgd: DPSGDConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.dp is not None and self.dp_sgd is not None:
+            raise ModelSpecError(
+                "plan.dp (DP-FedAvg, noise on the aggregate) and plan.dp_sgd (example-level "
+                "DP in each trainer) are two modes: set one"
+            )
         if not (isinstance(self.local_epochs, int) and 1 <= self.local_epochs <= 1000):
             raise ModelSpecError(
                 f"plan.local_epochs must be a whole number 1..1000, got {self.local_epochs!r}"
@@ -160,6 +197,12 @@ class ModelSpec:
                 "noise_multiplier": float(self.plan.dp.noise_multiplier),
                 "delta": float(self.plan.dp.delta),
             }
+        if self.plan.dp_sgd is not None:  # absent without it, so older specs keep their bytes
+            plan["dp_sgd"] = {
+                "clip": float(self.plan.dp_sgd.clip),
+                "noise_multiplier": float(self.plan.dp_sgd.noise_multiplier),
+                "sampling_rate": float(self.plan.dp_sgd.sampling_rate),
+            }
         return {
             "format": FORMAT,
             "kind": self.kind,
@@ -210,6 +253,7 @@ class ModelSpec:
             "server_learning_rate",
             "server_momentum",
             "dp",
+            "dp_sgd",
         }
         extra = set(plan_raw) - plan_known
         if extra:
@@ -226,6 +270,7 @@ class ModelSpec:
                 noise_multiplier=_number(dp_raw["noise_multiplier"], "dp.noise_multiplier"),
                 delta=_number(dp_raw.get("delta", 1e-5), "dp.delta"),
             )
+        dp_sgd = _dp_sgd(plan_raw.get("dp_sgd"))
         defaults = TrainingPlan()
         plan = TrainingPlan(
             local_epochs=_integer(plan_raw.get("local_epochs", defaults.local_epochs), "epochs"),
@@ -241,6 +286,7 @@ class ModelSpec:
                 plan_raw.get("server_momentum", defaults.server_momentum), "server_momentum"
             ),
             dp=dp,
+            dp_sgd=dp_sgd,
         )
         return cls(
             kind=_string(raw["kind"], "kind"),
@@ -250,6 +296,17 @@ class ModelSpec:
             features=_str_tuple(raw.get("features", []), "features"),
             plan=plan,
         )
+
+
+def _dp_sgd(raw: Any) -> DPSGDConfig | None:
+    if raw is None:
+        return None
+    fields = {"clip", "noise_multiplier", "sampling_rate"}
+    if not isinstance(raw, dict) or set(raw) != fields:
+        raise ModelSpecError(
+            "plan.dp_sgd must be an object with exactly clip, noise_multiplier and sampling_rate"
+        )
+    return DPSGDConfig(**{k: _number(raw[k], f"dp_sgd.{k}") for k in sorted(fields)})
 
 
 def _fraction(value: Any, what: str) -> float:

@@ -34,9 +34,16 @@ class LocalUpdate:
 
 
 def local_update(
-    spec: ModelSpec, global_weights: Weights, dataset: Dataset, *, seed: int
+    spec: ModelSpec,
+    global_weights: Weights,
+    dataset: Dataset,
+    *,
+    seed: int,
+    noise_seed: int | None = None,
 ) -> LocalUpdate:
-    """Train from ``global_weights`` on ``dataset`` with the spec's plan (TFF client work)."""
+    """Train from ``global_weights`` on ``dataset`` with the spec's plan (TFF client work, or
+    DP-SGD with ``plan.dp_sgd``: its noise is drawn from secret entropy unless ``noise_seed``
+    is given, for tests and benchmarks only)."""
     check_inputs(spec, dataset.x, dataset.y)
     manifest = manifest_for(spec)
     try:
@@ -44,11 +51,19 @@ def local_update(
         check_finite(global_weights)
     except UpdateRejected as exc:
         raise DatasetMismatch(f"the global weights do not fit the model: {exc.reason}") from None
-    from . import tff_client  # lazy: imports TensorFlow
+    if spec.plan.dp_sgd is not None:
+        from .dpsgd import dpsgd_update  # lazy: imports TensorFlow
 
-    delta, train_metrics = tff_client.client_update(
-        spec, global_weights, dataset.x, dataset.y, seed
-    )
+        delta = dpsgd_update(
+            spec, global_weights, dataset.x, dataset.y, seed=seed, noise_seed=noise_seed
+        )
+        train_metrics: dict[str, float] = {}
+    else:
+        from . import tff_client  # lazy: imports TensorFlow
+
+        delta, train_metrics = tff_client.client_update(
+            spec, global_weights, dataset.x, dataset.y, seed
+        )
     try:
         check_finite(delta)
     except UpdateRejected as exc:

@@ -103,11 +103,30 @@ struct Setup<T: Config> {
 
 /// A model, a task with `rounds` rounds, `n` trainers and a bonded aggregator.
 fn setup_task<T: Config>(n: u32, rounds: u32) -> Result<Setup<T>, BenchmarkError> {
+	setup_task_with::<T>(n, terms::<T>(rounds, T::MaxTrainersPerTask::get()))
+}
+
+/// [`setup_task`] for a secure-aggregation task, every trainer's keys published.
+fn setup_secagg<T: Config>(n: u32) -> Result<Setup<T>, BenchmarkError> {
+	let t = TaskTerms {
+		privacy: Privacy::SecureAggregation,
+		aggregation: AggregationRule::NormClippedFedAvg(1_000_000),
+		..terms::<T>(1, T::MaxTrainersPerTask::get())
+	};
+	let s = setup_task_with::<T>(n, t)?;
+	for (i, trainer) in s.trainers.iter().enumerate() {
+		Pallet::<T>::do_publish_keys(trainer.clone(), s.task, content::<T>(100 + i as u8))
+			.map_err(|_| BenchmarkError::Stop("publish_keys failed"))?;
+	}
+	Ok(s)
+}
+
+fn setup_task_with<T: Config>(n: u32, terms: TaskTermsOf<T>) -> Result<Setup<T>, BenchmarkError> {
 	let owner = funded::<T>("owner", 0);
 	let model = register::<T>(&owner)?;
 	let sponsor = funded::<T>("sponsor", 0);
 	let task = NextTaskId::<T>::get();
-	Pallet::<T>::do_create_task(sponsor.clone(), model, terms::<T>(rounds, T::MaxTrainersPerTask::get()))
+	Pallet::<T>::do_create_task(sponsor.clone(), model, terms)
 		.map_err(|_| BenchmarkError::Stop("create_task failed"))?;
 	let mut trainers = Vec::new();
 	for i in 0..n {
@@ -659,6 +678,56 @@ mod benches {
 		}
 
 		assert_eq!(VerifierCount::<T>::get(s.task), 0);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn publish_keys() -> Result<(), BenchmarkError> {
+		let s = setup_task_with::<T>(
+			1,
+			TaskTerms {
+				privacy: Privacy::SecureAggregation,
+				aggregation: AggregationRule::NormClippedFedAvg(1_000_000),
+				..terms::<T>(1, T::MaxTrainersPerTask::get())
+			},
+		)?;
+		let trainer = s.trainers[0].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(trainer.clone()), s.task, content::<T>(3));
+
+		assert!(SecAggKeys::<T>::contains_key(s.task, &trainer));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn publish_shares() -> Result<(), BenchmarkError> {
+		let s = setup_secagg::<T>(1)?;
+		// Every member committed and revealed: the reveals are done.
+		submit_all::<T>(&s)?;
+		let trainer = s.trainers[0].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(trainer.clone()), s.task, 0, content::<T>(4));
+
+		assert!(UnmaskShares::<T>::contains_key((s.task, 0, &trainer)));
+		Ok(())
+	}
+
+	/// A secure-aggregation round's member snapshot over `n` keyed participants (part of
+	/// opening a round).
+	#[benchmark]
+	fn snapshot_members(n: Linear<1, 256>) -> Result<(), BenchmarkError> {
+		let n = n.min(T::MaxTrainersPerTask::get());
+		let s = setup_secagg::<T>(n)?;
+		let members;
+
+		#[block]
+		{
+			members = Pallet::<T>::keyed_participants(s.task);
+		}
+
+		assert_eq!(members.len() as u32, n);
 		Ok(())
 	}
 

@@ -155,7 +155,8 @@ mod calls {
 		///
 		/// Emits [`Event::RoundOpened`].
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::start_round())]
+		#[pallet::weight(T::WeightInfo::start_round()
+			.saturating_add(T::WeightInfo::snapshot_members(T::MaxTrainersPerTask::get())))]
 		pub fn start_round(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_start_round(task_id)
@@ -184,7 +185,8 @@ mod calls {
 		///
 		/// Emits [`Event::AggregateSubmitted`].
 		#[pallet::call_index(13)]
-		#[pallet::weight(T::WeightInfo::submit_aggregate(included.len() as u32))]
+		#[pallet::weight(T::WeightInfo::submit_aggregate(included.len() as u32)
+			.saturating_add(T::WeightInfo::snapshot_members(T::MaxTrainersPerTask::get())))]
 		pub fn submit_aggregate(
 			origin: OriginFor<T>,
 			task_id: TaskId,
@@ -378,6 +380,39 @@ mod calls {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_report_free_rider(who, task_id, round, trainer, kind, evidence)
+		}
+
+		/// Publish, as a trainer of a secure-aggregation task, one's key document: the X25519
+		/// public keys other trainers mask with and encrypt shares to. Once per task; a round
+		/// masks among the trainers that had published keys when it opened.
+		///
+		/// Emits [`Event::KeysPublished`].
+		#[pallet::call_index(26)]
+		#[pallet::weight(T::WeightInfo::publish_keys())]
+		pub fn publish_keys(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			keys: ContentRef,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_keys(who, task_id, keys)
+		}
+
+		/// Publish, as a member of a secure-aggregation round, one's unmasking shares once the
+		/// reveals are done: the shares of the self-masks of the members that submitted and of
+		/// the pairwise seeds with those that did not, so the sum can be unmasked without them.
+		///
+		/// Emits [`Event::SharesPublished`].
+		#[pallet::call_index(27)]
+		#[pallet::weight(T::WeightInfo::publish_shares())]
+		pub fn publish_shares(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			round: RoundIndex,
+			shares: ContentRef,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_shares(who, task_id, round, shares)
 		}
 	}
 }

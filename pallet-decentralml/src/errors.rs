@@ -211,5 +211,15 @@ mod errors {
 		/// Secure aggregation needs the `NormClippedFedAvg` rule: robust rules cannot see the
 		/// individual updates it masks.
 		SecureAggregationNeedsClippedFedAvg,
+		/// The task does not use secure aggregation.
+		NotSecureAggregation,
+		/// The trainer's keys for this task are already published (they cannot change while
+		/// it takes part).
+		KeysAlreadyPublished,
+		/// The trainer is not among the round's secure-aggregation members (it had published
+		/// no keys when the round opened).
+		NotRoundMember,
+		/// The trainer already published its shares for this round.
+		SharesAlreadyPublished,
 	}
 }

@@ -478,5 +478,23 @@ mod events {
 			/// The round whose aggregate was overturned.
 			overturned: RoundIndex,
 		},
+		/// A trainer published its secure-aggregation keys for a task.
+		KeysPublished {
+			/// The task.
+			task_id: TaskId,
+			/// The trainer.
+			trainer: T::AccountId,
+			/// Its key document.
+			keys: ContentRef,
+		},
+		/// A round member published its unmasking shares.
+		SharesPublished {
+			/// The task.
+			task_id: TaskId,
+			/// The round.
+			round: RoundIndex,
+			/// The member.
+			trainer: T::AccountId,
+		},
 	}
 }

@@ -98,6 +98,46 @@ mod storage {
 		OptionQuery,
 	>;
 
+	/// Secure aggregation: each trainer's key document (its X25519 public keys for the task's
+	/// rounds, on IPFS), published once after joining; removed when it leaves.
+	#[pallet::storage]
+	pub type SecAggKeys<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		ContentRef,
+		OptionQuery,
+	>;
+
+	/// Secure aggregation: the trainers a round's updates are masked among (due when it
+	/// opened and with published keys), sorted; cleared with the round.
+	#[pallet::storage]
+	pub type RoundMembers<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Twox64Concat,
+		RoundIndex,
+		BoundedVec<T::AccountId, T::MaxTrainersPerTask>,
+		OptionQuery,
+	>;
+
+	/// Secure aggregation: each member's unmasking shares for a round (on IPFS), published
+	/// after the reveals; cleared with the round.
+	#[pallet::storage]
+	pub type UnmaskShares<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Blake2_128Concat, TaskId>,
+			NMapKey<Twox64Concat, RoundIndex>,
+			NMapKey<Blake2_128Concat, T::AccountId>,
+		),
+		ContentRef,
+		OptionQuery,
+	>;
+
 	/// Bonded verifiers of each task and their (native, held) bonds.
 	#[pallet::storage]
 	pub type Verifiers<T: Config> = StorageDoubleMap<

@@ -3,7 +3,8 @@
 //! [`escrow`] moves and holds funds, [`models`] and [`profiles`] keep the model registry and
 //! trainers' jurisdictions, [`tasks`] the task lifecycle, [`rounds`] the round from start to
 //! payout, [`challenges`] the challenge of an aggregate, [`verifiers`]
-//! bonded verifiers' attestations and free-rider reports, [`try_state`] the
+//! bonded verifiers' attestations and free-rider reports, [`secagg`] the records of
+//! secure aggregation, [`try_state`] the
 //! invariants. Governance lives in `governance.rs`.
 
 use crate::{pallet::*, types::*};
@@ -16,6 +17,7 @@ mod escrow;
 mod models;
 mod profiles;
 mod rounds;
+mod secagg;
 mod tasks;
 #[cfg(any(feature = "try-runtime", test))]
 mod try_state;

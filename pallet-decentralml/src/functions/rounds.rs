@@ -53,6 +53,9 @@ impl<T: Config> Pallet<T> {
 				None => (model.initial_weights.clone(), None),
 			},
 		};
+		if task.terms.privacy == Privacy::SecureAggregation {
+			RoundMembers::<T>::insert(task_id, index, Self::keyed_participants(task_id));
+		}
 		task.next_round = next;
 		task.status = TaskStatus::Running;
 		Rounds::<T>::insert(
@@ -97,6 +100,9 @@ impl<T: Config> Pallet<T> {
 		let participant =
 			Participants::<T>::get(task_id, &who).ok_or(Error::<T>::NotParticipant)?;
 		ensure!(participant.first_round <= round, Error::<T>::NotDueThisRound);
+		if let Some(members) = RoundMembers::<T>::get(task_id, round) {
+			ensure!(members.contains(&who), Error::<T>::NotRoundMember);
+		}
 		let key = (task_id, round, &who);
 		ensure!(!Commitments::<T>::contains_key(key), Error::<T>::AlreadyCommitted);
 		current.commitments = current.commitments.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -340,6 +346,8 @@ impl<T: Config> Pallet<T> {
 		let limit = T::MaxTrainersPerTask::get();
 		let _ = Updates::<T>::clear_prefix((task_id, round), limit, None);
 		let _ = Commitments::<T>::clear_prefix((task_id, round), limit, None);
+		let _ = UnmaskShares::<T>::clear_prefix((task_id, round), limit, None);
+		RoundMembers::<T>::remove(task_id, round);
 	}
 
 	/// Void the open round `next` of `task_id`, which started from the overturned aggregate

@@ -129,6 +129,9 @@ impl<T: Config> Pallet<T> {
 		let limit = T::MaxTrainersPerTask::get().saturating_mul(2);
 		let _ = Updates::<T>::clear_prefix((task_id,), limit, None);
 		let _ = Commitments::<T>::clear_prefix((task_id,), limit, None);
+		let _ = UnmaskShares::<T>::clear_prefix((task_id,), limit, None);
+		let _ = RoundMembers::<T>::clear_prefix(task_id, 2, None);
+		let _ = SecAggKeys::<T>::clear_prefix(task_id, T::MaxTrainersPerTask::get(), None);
 		task.status = status;
 		if status == TaskStatus::Completed {
 			if let Some(result) = task.last_result.clone() {
@@ -221,6 +224,7 @@ impl<T: Config> Pallet<T> {
 		// Only a trainer due in no live round leaves at once, so it has no commitment or
 		// update to forget; a round's are cleared when it is finalized.
 		Participants::<T>::remove(task_id, who);
+		SecAggKeys::<T>::remove(task_id, who);
 		task.trainer_count = task.trainer_count.saturating_sub(1);
 		Self::dec_profile(who);
 		Self::deposit_event(Event::TrainerLeft { task_id, trainer: who.clone(), stake });

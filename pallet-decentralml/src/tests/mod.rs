@@ -25,6 +25,7 @@ mod models;
 mod rounds;
 mod tasks;
 mod pipelined;
+mod secagg;
 mod try_state;
 mod verifiers;
 
