@@ -148,7 +148,7 @@ def one_round(
         previous=previous,
     )
     weights = store.add_bytes(payload).ref
-    loss, accuracy = reported_metrics(screened.kept)
+    loss, accuracy = reported_metrics([c.update for c in screened.kept])
     receipt = dml.submit_aggregate(
         aggregator, task, index, weights, [c.update.trainer for c in screened.kept], loss, accuracy
     )

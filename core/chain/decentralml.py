@@ -439,6 +439,20 @@ class DecentralMl(DecentralMlReader):
         }
         return self.call(signer, "report_free_rider", params, **kw)
 
+    def publish_keys(
+        self, signer: Keypair, task_id: TaskId, keys: ContentRef, **kw: Any
+    ) -> Receipt:
+        """As a trainer of a secure-aggregation task, publish one's key document (once)."""
+        params = {"task_id": task_id, "keys": keys.to_chain()}
+        return self.call(signer, "publish_keys", params, **kw)
+
+    def publish_shares(
+        self, signer: Keypair, task_id: TaskId, round_index: int, shares: ContentRef, **kw: Any
+    ) -> Receipt:
+        """As a member of a secure-aggregation round, publish one's unmasking shares."""
+        params = {"task_id": task_id, "round": round_index, "shares": shares.to_chain()}
+        return self.call(signer, "publish_shares", params, **kw)
+
     def finalize_round(
         self, signer: Keypair, task_id: TaskId, round_index: int, **kw: Any
     ) -> Receipt:

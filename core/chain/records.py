@@ -202,6 +202,20 @@ class DecentralMlReader:
         """Commitments of a round of the task (revealed or not, until it is finalized)."""
         return self.records("Commitments", "commitment", [task_id, round_index])
 
+    # -- secure aggregation
+    def secagg_keys(self, task_id: TaskId) -> list[Record]:
+        """Trainers' key documents (the value is its content reference)."""
+        return self.records("SecAggKeys", "secagg-keys", [task_id])
+
+    def round_members(self, task_id: TaskId, round_index: int) -> list[Address] | None:
+        """The members a secure-aggregation round masks among (None: not such a round)."""
+        value = self.reader.storage(PALLET, "RoundMembers", [task_id, round_index])
+        return None if value is None else [str(a) for a in plain_value(value)]
+
+    def unmask_shares(self, task_id: TaskId, round_index: int) -> list[Record]:
+        """Members' published share documents of a round (until it is finalized)."""
+        return self.records("UnmaskShares", "shares", [task_id, round_index])
+
     def trainer_profile(self, address: Address) -> Record | None:
         found = self.record("TrainerProfiles", "profile", [address])
         if found is not None and "jurisdiction" in found.fields:

@@ -59,8 +59,8 @@ class Spend:
 
 def dpsgd_epsilon(spends: Iterable[Spend], delta: float) -> float:
     """Epsilon at ``delta`` of all ``spends`` composed (0 for none), RDP accountant."""
-    import dp_accounting
-    from dp_accounting.rdp import rdp_privacy_accountant
+    import dp_accounting  # type: ignore[import-untyped]
+    from dp_accounting.rdp import rdp_privacy_accountant  # type: ignore[import-untyped]
 
     steps: dict[tuple[float, float], int] = {}  # rounds of one plan compose as one event
     for s in spends:

@@ -197,6 +197,24 @@ def aggregate(
             combined, count, samples = _coordinatewise(
                 parsed, manifest, updates, chunk_bytes, workers
             )
+    new = server_step(base, combined, plan, previous)
+    epsilon = None
+    if dp is not None:
+        epsilon = dp_epsilon(dp, rounds)
+    log.debug("aggregated %d updates (%d samples) with %s", count, samples, rule)
+    return AggregateResult(weights=new, epsilon=epsilon, updates=count, samples=samples)
+
+
+def server_step(
+    base: Weights,
+    combined: dict[str, Array],
+    plan: TrainingPlan,
+    previous: Weights | None = None,
+) -> Weights:
+    """``base - server_learning_rate * combined`` (plus the plan's momentum term with
+    ``previous``), each element in float64 in that order, so the bytes are the same everywhere.
+    ``combined`` (float64 per tensor, the combined delta) is consumed."""
+    manifest = manifest_of(base)
     slr = float(plan.server_learning_rate)
     beta = float(plan.server_momentum)
     if beta and previous is not None:
@@ -216,11 +234,7 @@ def aggregate(
             moved = np.subtract(wide, previous[name].astype(np.float64))
             np.add(result, np.multiply(moved, beta), out=result)
         new[name] = result.astype(np.float32)
-    epsilon = None
-    if dp is not None:
-        epsilon = dp_epsilon(dp, rounds)
-    log.debug("aggregated %d updates (%d samples) with %s", count, samples, rule)
-    return AggregateResult(weights=new, epsilon=epsilon, updates=count, samples=samples)
+    return new
 
 
 def dp_epsilon(dp: DPConfig, rounds: int) -> float:

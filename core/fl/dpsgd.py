@@ -62,7 +62,7 @@ class DPSGDClient:
         x_spec = tf.TensorSpec([None, *spec.input_shape], tf.float32)
         y_spec = tf.TensorSpec([None], tf.int32)
 
-        @tf.function(input_signature=[x_spec, y_spec])
+        @tf.function(input_signature=[x_spec, y_spec])  # type: ignore[misc]
         def clipped_sum(x: Any, y: Any) -> Any:
             with tf.GradientTape() as tape:
                 losses = loss(y, self._model(x, training=True))

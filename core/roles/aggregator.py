@@ -18,11 +18,14 @@ import time
 from typing import Any
 
 from ..errors import ExtrinsicFailed
+from ..fl.secagg.crypto import SecAggError
+from . import secure
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView, content_ref
 from .combine import (
     Checked,
     Rejected,
+    Screened,
     check_update,
     load_sketches,
     order_updates,
@@ -31,6 +34,9 @@ from .combine import (
     screen_free_riders,
 )
 from .learning import Weights, rule_text
+
+Combined = tuple[bytes, list[str], list[Rejected], Screened | None]
+"""An aggregate's bytes, the included trainers, the rejected updates, the screening."""
 
 log = logging.getLogger(__name__)
 
@@ -181,53 +187,20 @@ class Aggregator(Role):
         else:
             self.emit("fetching", f"base weights {current.base.cid}", round=index)
             base = self.learning.decode(self.store.cat(current.base))
-            participants = self.chain.participants(self.task_id)
-            checked: list[Checked] = []
-            rejected: list[Rejected] = []
-            for update in order_updates(self.chain.updates(self.task_id, index), index):
-                result = check_update(
-                    self.store,
-                    self.learning,
-                    base,
-                    update,
-                    index,
-                    participants,
-                    task_id=self.task_id,
-                )
-                if isinstance(result, Rejected):
-                    rejected.append(result)
-                    self.emit("rejected", f"{result.trainer}: {result.reason}", round=index)
-                else:
-                    checked.append(result)
-            screened = screen_free_riders(checked, load_sketches(self.journal.directory, index - 1))
-            for flagged in screened.flagged:
-                rejected.append(flagged)
-                self.emit("rejected", f"{flagged.trainer}: {flagged.reason}", round=index)
-            checked = screened.kept
-            if not checked:
-                self.journal.update_round(
-                    index,
-                    status="no-valid-update",
-                    rejected=[[r.trainer, r.reason] for r in rejected],
-                )
-                self.emit("error", "no valid update to aggregate", round=index)
+            combined = (
+                self._secure_combine(task, index, base)
+                if secure.is_secure(task)
+                else self._combine(task, index, base)
+            )
+            if combined is None:
                 return
-            rule = rule_text(task.aggregation)
-            self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
-            if self.pause_after_fetch > 0:
-                log.warning(
-                    "fault injection: pausing %.1f s after fetching", self.pause_after_fetch
-                )
-                time.sleep(self.pause_after_fetch)
-            weights, payload = self.combine_round(task, rule, base, checked, index)
-            if self.tamper:
-                payload = self.learning.encode(tamper_weights(weights))
-                log.warning("fault injection: publishing a tampered aggregate")
-            loss, accuracy = reported_metrics(checked)
+            payload, included, rejected, screened = combined
+            updates = self.chain.updates(self.task_id, index)
+            loss, accuracy = reported_metrics([updates[t] for t in included if t in updates])
             self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
             ref = self.store.add_bytes(payload).ref
-            included = [c.update.trainer for c in checked]
-            save_sketches(self.journal.directory, index, screened)
+            if screened is not None:
+                save_sketches(self.journal.directory, index, screened)
             self.journal.update_round(
                 index,
                 status="uploaded",
@@ -269,6 +242,66 @@ class Aggregator(Role):
                 if t in included and u.round == index
             ),
         )
+
+    def _combine(self, task: TaskView, index: int, base: Weights) -> Combined | None:
+        """Check, screen and combine the round's updates with the task's rule."""
+        participants = self.chain.participants(self.task_id)
+        checked: list[Checked] = []
+        rejected: list[Rejected] = []
+        for update in order_updates(self.chain.updates(self.task_id, index), index):
+            result = check_update(
+                self.store,
+                self.learning,
+                base,
+                update,
+                index,
+                participants,
+                task_id=self.task_id,
+            )
+            if isinstance(result, Rejected):
+                rejected.append(result)
+                self.emit("rejected", f"{result.trainer}: {result.reason}", round=index)
+            else:
+                checked.append(result)
+        screened = screen_free_riders(checked, load_sketches(self.journal.directory, index - 1))
+        for flagged in screened.flagged:
+            rejected.append(flagged)
+            self.emit("rejected", f"{flagged.trainer}: {flagged.reason}", round=index)
+        checked = screened.kept
+        if not checked:
+            self.journal.update_round(
+                index,
+                status="no-valid-update",
+                rejected=[[r.trainer, r.reason] for r in rejected],
+            )
+            self.emit("error", "no valid update to aggregate", round=index)
+            return None
+        rule = rule_text(task.aggregation)
+        self.emit("aggregating", f"{len(checked)} updates with {rule}", round=index)
+        if self.pause_after_fetch > 0:
+            log.warning("fault injection: pausing %.1f s after fetching", self.pause_after_fetch)
+            time.sleep(self.pause_after_fetch)
+        weights, payload = self.combine_round(task, rule, base, checked, index)
+        if self.tamper:
+            payload = self.learning.encode(tamper_weights(weights))
+            log.warning("fault injection: publishing a tampered aggregate")
+        return payload, [c.update.trainer for c in checked], rejected, screened
+
+    def _secure_combine(self, task: TaskView, index: int, base: Weights) -> Combined | None:
+        """Unmask the round's sum once enough share documents are on chain (None: wait)."""
+        try:
+            result = secure.unmask_round(self, task, index, base)
+        except SecAggError as exc:
+            self.emit("waiting", f"unmasking: {exc}", round=index, once=True)
+            return None
+        for r in result.rejected:
+            self.emit("rejected", f"{r.trainer}: {r.reason}", round=index)
+        self.emit("aggregating", f"unmasked the sum of {len(result.included)} updates", round=index)
+        payload = result.payload
+        if self.tamper:
+            payload = self.learning.encode(tamper_weights(result.weights))
+            log.warning("fault injection: publishing a tampered aggregate")
+        return payload, result.included, result.rejected, None
 
     def _finalize(self, task: TaskView, current: RoundView) -> None:
         index = current.index

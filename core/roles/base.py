@@ -111,6 +111,7 @@ class Role:
         loss: float | None = None,
         accuracy: float | None = None,
         samples: int | None = None,
+        epsilon: float | None = None,
         once: bool = False,
     ) -> None:
         """Report progress. ``once``: skip if it repeats the previous event (waiting loops)."""
@@ -128,6 +129,7 @@ class Role:
             loss=loss,
             accuracy=accuracy,
             samples=samples,
+            epsilon=epsilon,
         )
         if phase in ("error", "rejected"):
             log.warning("%s %s: %s", self.name, phase, message)

@@ -16,6 +16,7 @@ from ..chain.client import ChainClient
 from ..chain.commitment import update_commitment
 from ..chain.decentralml import DecentralMl
 from ..errors import ChainError
+from ..privacy import NO_PRIVACY, PrivacyTerms
 from ..types import Address, ContentRef, Receipt, enum_name, from_hex
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ class TaskView:
     """The latest successfully finalized round, if any."""
     last_base: ContentRef | None = None
     """The weights that round started from (its result is the next round's base)."""
+    max_trainers: int = 0
+    privacy: PrivacyTerms = NO_PRIVACY
+    """The task's privacy term (mode and DP budget)."""
 
     @property
     def live(self) -> bool:
@@ -123,6 +127,8 @@ class TaskView:
             asset=asset_id,
             last_round=int(last["round"]) if last_ok else None,
             last_base=content_ref(last["base"]) if last_ok else None,
+            max_trainers=int(terms.get("max_trainers", 0)),
+            privacy=PrivacyTerms.from_chain(terms.get("privacy")),
         )
 
 
@@ -338,6 +344,23 @@ class ChainPort(Protocol):
 
     def finalize(self, task_id: int, round_index: int) -> Receipt: ...
 
+    # secure aggregation
+    def secagg_keys(self, task_id: int) -> dict[Address, ContentRef]:
+        """Each trainer's published key document."""
+        ...
+
+    def round_members(self, task_id: int, round_index: int) -> list[Address] | None:
+        """The members a secure-aggregation round masks among (None: not such a round)."""
+        ...
+
+    def unmask_shares(self, task_id: int, round_index: int) -> dict[Address, ContentRef]:
+        """Members' share documents published for the round."""
+        ...
+
+    def publish_keys(self, task_id: int, keys: ContentRef) -> Receipt: ...
+
+    def publish_shares(self, task_id: int, round_index: int, shares: ContentRef) -> Receipt: ...
+
 
 class LiveChain:
     """:class:`ChainPort` over a real node."""
@@ -466,3 +489,24 @@ class LiveChain:
 
     def finalize(self, task_id: int, round_index: int) -> Receipt:
         return self.dml.finalize_round(self.signer, task_id, round_index)
+
+    def secagg_keys(self, task_id: int) -> dict[Address, ContentRef]:
+        return {
+            str(r.key[-1]): content_ref(r.fields.get("value", r.fields))
+            for r in self.dml.secagg_keys(task_id)
+        }
+
+    def round_members(self, task_id: int, round_index: int) -> list[Address] | None:
+        return self.dml.round_members(task_id, round_index)
+
+    def unmask_shares(self, task_id: int, round_index: int) -> dict[Address, ContentRef]:
+        return {
+            str(r.key[-1]): content_ref(r.fields.get("value", r.fields))
+            for r in self.dml.unmask_shares(task_id, round_index)
+        }
+
+    def publish_keys(self, task_id: int, keys: ContentRef) -> Receipt:
+        return self.dml.publish_keys(self.signer, task_id, keys)
+
+    def publish_shares(self, task_id: int, round_index: int, shares: ContentRef) -> Receipt:
+        return self.dml.publish_shares(self.signer, task_id, round_index, shares)

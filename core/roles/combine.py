@@ -222,11 +222,11 @@ def previous_base(
     return learning.decode(store.cat(ref), like=base)
 
 
-def reported_metrics(checked: Sequence[Checked]) -> tuple[float, float]:
+def reported_metrics(updates: Sequence[UpdateView]) -> tuple[float, float]:
     """Sample-weighted mean of the trainers' reported loss and accuracy."""
-    total = sum(c.update.samples for c in checked)
+    total = sum(u.samples for u in updates)
     if total <= 0:
         return 0.0, 0.0
-    loss = sum((c.update.loss or 0.0) * c.update.samples for c in checked) / total
-    acc = sum((c.update.accuracy or 0.0) * c.update.samples for c in checked) / total
+    loss = sum((u.loss or 0.0) * u.samples for u in updates) / total
+    acc = sum((u.accuracy or 0.0) * u.samples for u in updates) / total
     return max(loss, 0.0), min(max(acc, 0.0), 1.0)

@@ -85,12 +85,14 @@ class ProgressEvent:
     loss: float | None = None
     accuracy: float | None = None
     samples: int | None = None
+    epsilon: float | None = None
+    """DP-SGD: the trainer's privacy spent over the task so far (at the task's delta)."""
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         # JSON has no NaN/Inf: a diverged loss is reported as null.
-        for key in ("loss", "accuracy"):
+        for key in ("loss", "accuracy", "epsilon"):
             value = data[key]
             if value is not None and not math.isfinite(value):
                 data[key] = None
@@ -104,6 +106,7 @@ class ProgressEvent:
             "loss": data["loss"],
             "accuracy": data["accuracy"],
             "samples": data["samples"],
+            "epsilon": data["epsilon"],
             "message": " ".join(str(data["message"]).split()),
         }
 
@@ -137,6 +140,7 @@ class ProgressEvent:
             loss=_opt_float(data.get("loss"), "loss"),
             accuracy=_opt_float(data.get("accuracy"), "accuracy"),
             samples=_opt_int(data.get("samples"), "samples"),
+            epsilon=_opt_float(data.get("epsilon"), "epsilon"),
             ts=time.time() if ts is None else ts,
         )
 

@@ -84,6 +84,13 @@ class Learning(Protocol):
         server momentum (None: no momentum term)."""
         ...
 
+    def server_step(
+        self, spec: Any, base: Weights, combined: Weights, previous: Weights | None = None
+    ) -> Weights:
+        """The next global model from an already combined delta (secure aggregation: the
+        unmasked mean), with the plan's server learning rate and momentum."""
+        ...
+
     def evaluate(self, spec: Any, weights: Weights, dataset: Any) -> tuple[float, float]:
         """(loss, accuracy) of ``weights`` on ``dataset``."""
         ...
@@ -208,6 +215,13 @@ class FlLearning:
 
         result = aggregate(rule, base, updates, plan=spec.plan, seed=seed, previous=previous)
         return dict(result.weights)
+
+    def server_step(
+        self, spec: Any, base: Weights, combined: Weights, previous: Weights | None = None
+    ) -> Weights:
+        from ..fl.aggregate import server_step
+
+        return dict(server_step(base, dict(combined), spec.plan, previous))
 
     def evaluate(self, spec: Any, weights: Weights, dataset: Any) -> tuple[float, float]:
         from ..fl.models import evaluate

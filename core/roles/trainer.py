@@ -21,7 +21,9 @@ from ..chain.commitment import new_salt
 from ..errors import ExtrinsicFailed, TrainingError
 from ..storage.cid import compute_cid
 from ..types import ContentRef
+from . import secure
 from .base import Role, RoleFailed, RoleFinished
+from .budget import Budget
 from .chainview import RoundView, TaskView, content_ref
 from .learning import training_seed
 from .state import write_atomic
@@ -38,14 +40,24 @@ class Trainer(Role):
         self.jurisdiction = jurisdiction
         self.dataset: Any = None
         self._prepared = False
+        self._secure = False
+        self._keys_checked = False
 
     def done_rounds(self) -> int:
-        return sum(1 for r in self.journal.rounds().values() if r.get("status") == "submitted")
+        """Rounds submitted (under secure aggregation: and their shares published, so that
+        stopping after ``max_rounds`` never leaves a round short of shares)."""
+        return sum(
+            1
+            for r in self.journal.rounds().values()
+            if r.get("status") == "submitted" and (r.get("shares") or not self._secure)
+        )
 
     # ---- start: data and spec are checked before anything is staked --------------------------
     def start(self) -> None:
         task = self.require_task()
         spec = self.spec(task)
+        self._secure = secure.is_secure(task)
+        Budget.of(self.journal, task, spec)  # a DP-SGD task needs a DP-SGD plan
         self.emit("joining", f"loading {self.data_path}")
         try:
             self.dataset = self.learning.load_dataset(self.data_path, spec)
@@ -60,6 +72,9 @@ class Trainer(Role):
         if self.chain.address in self.chain.participants(self.task_id):
             if not self.journal.meta("joined"):
                 self.journal.set_meta("joined", True)
+            if secure.is_secure(task) and not self._keys_checked:
+                secure.ensure_keys(self, task)
+                self._keys_checked = True
             return
         if self.journal.meta("joined"):
             # We were a participant and are not any more (left, or the task ended).
@@ -100,7 +115,17 @@ class Trainer(Role):
             return
         index = current.index
         record = self.journal.round(index)
-        if record.get("status") in ("submitted", "missed"):
+        if secure.is_secure(task) and current.reveals_done(block + 1):
+            # Every member online publishes its shares, whether or not it submitted.
+            if not record.get("shares") and secure.publish_shares(self, task, index, current.base):
+                self.journal.update_round(index, shares=True)
+                if (
+                    self.options.max_rounds is not None
+                    and self.done_rounds() >= self.options.max_rounds
+                ):
+                    raise RoleFinished(f"{self.done_rounds()} rounds submitted")
+            return
+        if record.get("status") in ("submitted", "missed", "refused"):
             self.emit("waiting", f"round {index}: {record['status']}", round=index, once=True)
             return
         me = self.chain.participants(self.task_id).get(self.chain.address)
@@ -121,6 +146,16 @@ class Trainer(Role):
             self.journal.update_round(index, status="missed")
             self.emit("rejected", f"deadline {current.deadline} passed", round=index)
             return
+        if secure.is_secure(task):
+            members = self.chain.round_members(self.task_id, index) or []
+            if self.chain.address not in members:
+                self.journal.update_round(index, status="missed", reason="not a member")
+                self.emit(
+                    "rejected",
+                    f"not a member of round {index}: its keys were not on chain when it opened",
+                    round=index,
+                )
+                return
         self._train_and_commit(task, current, record)
 
     def _update_path(self, index: int) -> Path:
@@ -137,9 +172,17 @@ class Trainer(Role):
             samples = int(record["samples"])
             self.emit("committing", f"resuming with the trained update {ref.cid}", round=index)
         else:
+            budget = Budget.of(self.journal, task, spec)
+            epsilon = None
+            if budget is not None:
+                fits, epsilon = budget.allows(index)
+                if not fits:
+                    self._refuse(index, budget, epsilon)
+                budget.record(index)  # before training: a crash can only over-count
             self.emit("fetching", f"base weights {current.base.cid}", round=index)
             base = self.learning.decode(self.store.cat(current.base))
-            self.emit("training", f"training on {self.data_path.name}", round=index)
+            what = "" if budget is None or epsilon is None else f" ({budget.describe(epsilon)})"
+            self.emit("training", f"training on {self.data_path.name}{what}", round=index)
             trained = self.learning.train(
                 spec,
                 base,
@@ -158,11 +201,20 @@ class Trainer(Role):
                 loss=loss,
                 accuracy=accuracy,
                 samples=samples,
+                epsilon=epsilon,
             )
-            from ..fl.weights import UpdateOrigin
+            if secure.is_secure(task):
+                try:
+                    payload = secure.masked_payload(self, task, index, base, trained.delta, samples)
+                except TrainingError as exc:
+                    self.journal.update_round(index, status="missed", reason=str(exc))
+                    self.emit("rejected", f"cannot mask the update: {exc}", round=index)
+                    return
+            else:
+                from ..fl.weights import UpdateOrigin
 
-            origin = UpdateOrigin(self.task_id, index, self.chain.address)
-            payload = self.learning.encode(trained.delta, origin)
+                origin = UpdateOrigin(self.task_id, index, self.chain.address)
+                payload = self.learning.encode(trained.delta, origin)
             # The bytes stay on this host until the reveal: only their CID and digest are
             # computed now (the same CID Kubo gives them), so no one can fetch and copy them.
             cid, digest, size = compute_cid([payload])
@@ -284,5 +336,48 @@ class Trainer(Role):
             accuracy=accuracy,
             samples=samples,
         )
+        self._leave_if_spent(index)
         if self.options.max_rounds is not None and self.done_rounds() >= self.options.max_rounds:
             raise RoleFinished(f"{self.done_rounds()} rounds submitted")
+
+    # ---- the DP-SGD budget -------------------------------------------------------------------
+    def _refuse(self, index: int, budget: Budget, epsilon: float) -> None:
+        """Refuse a round that would pass the budget, leave the task, and stop."""
+        self.journal.update_round(index, status="refused", epsilon=epsilon)
+        self.emit(
+            "rejected",
+            f"round {index} would take {budget.describe(epsilon)} past the task's budget: "
+            "refusing it and leaving the task",
+            round=index,
+            epsilon=budget.epsilon(),
+        )
+        self._leave()
+        raise RoleFinished(f"privacy budget spent ({budget.describe(budget.epsilon())})")
+
+    def _leave_if_spent(self, index: int) -> None:
+        """After a round, leave at once if the next would not fit the budget, so the trainer
+        is released before it is due in a round it must refuse."""
+        task = self.chain.task(self.task_id)
+        if task is None:
+            return
+        budget = Budget.of(self.journal, task, self.spec(task))
+        if budget is None or budget.allows(index + 1)[0]:
+            return
+        self.emit(
+            "waiting",
+            f"the next round would pass the task's budget ({budget.describe(budget.epsilon())}):"
+            " leaving the task",
+            round=index,
+            epsilon=budget.epsilon(),
+        )
+        self._leave()
+
+    def _leave(self) -> None:
+        if self.journal.meta("leaving"):
+            return
+        try:
+            self.chain.task_call("leave_task", self.task_id)
+        except ExtrinsicFailed as exc:
+            if exc.error not in ("AlreadyLeaving", "NotParticipant", "TaskNotLive"):
+                raise
+        self.journal.set_meta("leaving", True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExtrinsicFailed, TrainingError
+from . import secure
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView
 from .combine import (
@@ -189,6 +190,73 @@ class Verifier(Role):
         base = self.learning.decode(self.store.cat(current.base))
         updates = self.chain.updates(self.task_id, index)
         participants = self.chain.participants(self.task_id)
+        if secure.is_secure(task):
+            faults, expected_digest, recomputed_ref = self._recompute_secure(task, index, base, agg)
+            checked: list[Checked] = []
+        else:
+            faults, expected_digest, recomputed_ref, checked = self._recompute(
+                task, index, base, agg, updates, participants
+            )
+        # Evaluate what was published (fetched and verified against its on-chain digest).
+        loss: float | None = None
+        accuracy: float | None = None
+        try:
+            published = self.learning.decode(self.store.cat(agg.weights), like=base)
+            loss, accuracy = self.learning.evaluate(spec, published, self.dataset)
+        except TrainingError as exc:
+            faults.append(f"the published aggregate is invalid: {exc}")
+        samples = self.learning.dataset_size(self.dataset)
+        if self.bonded() and not secure.is_secure(task):
+            # Masked updates cannot be screened one by one (only their sum is revealed).
+            self._report(current, self._free_riders(current, base, updates, participants, checked))
+        if not faults:
+            self.journal.update_round(
+                index,
+                aggregate=agg.weights.digest_hex,
+                verdict="valid",
+                expected=expected_digest,
+                loss=loss,
+                accuracy=accuracy,
+            )
+            self.emit(
+                "verified",
+                f"aggregate matches ({expected_digest}); held-out evaluation",
+                round=index,
+                loss=loss,
+                accuracy=accuracy,
+                samples=samples,
+            )
+            if self.bonded():
+                self._attest(current, expected_digest)
+            return
+        after = current
+        if self.bonded():
+            # Journal the verdict first: a restart then resends the attestation, not the work.
+            self.journal.update_round(index, aggregate=agg.weights.digest_hex, verdict="invalid")
+            after = self._attest(current, None) or current
+        if after.index == index and after.status == "Failed":
+            for fault in faults:
+                self.emit("rejected", fault, round=index)
+            self.journal.update_round(index, verdict="rejected by the verifiers' attestations")
+            return
+        if after.status == "Challenged":
+            for fault in faults:
+                self.emit("rejected", fault, round=index)
+            self.journal.update_round(index, verdict="invalid; already challenged")
+            return
+        self._challenge(task, current, faults, expected_digest, recomputed_ref, loss, accuracy)
+
+    def _recompute(
+        self,
+        task: TaskView,
+        index: int,
+        base: Any,
+        agg: Any,
+        updates: dict[str, Any],
+        participants: dict[str, Any],
+    ) -> tuple[list[str], str | None, dict[str, Any] | None, list[Checked]]:
+        """Recompute the aggregate from the included updates: ``(faults, recomputed digest,
+        the recomputed aggregate's content ref if it differs, the checked updates)``."""
         faults: list[str] = []
         checked: list[Checked] = []
         for trainer in agg.included:
@@ -228,53 +296,34 @@ class Verifier(Role):
                     f"{agg.weights.digest_hex}"
                 )
                 recomputed_ref = self.store.add_bytes(payload).ref.to_json()
-        # Evaluate what was published (fetched and verified against its on-chain digest).
-        loss: float | None = None
-        accuracy: float | None = None
+        return faults, expected_digest, recomputed_ref, checked
+
+    def _recompute_secure(
+        self, task: TaskView, index: int, base: Any, agg: Any
+    ) -> tuple[list[str], str | None, dict[str, Any] | None]:
+        """Unmask the round again from the chain's records (masked updates and share
+        documents) and recompute the aggregate bit for bit."""
         try:
-            published = self.learning.decode(self.store.cat(agg.weights), like=base)
-            loss, accuracy = self.learning.evaluate(spec, published, self.dataset)
+            result = secure.unmask_round(self, task, index, base)
         except TrainingError as exc:
-            faults.append(f"the published aggregate is invalid: {exc}")
-        samples = self.learning.dataset_size(self.dataset)
-        if self.bonded():
-            self._report(current, self._free_riders(current, base, updates, participants, checked))
-        if not faults:
-            self.journal.update_round(
-                index,
-                aggregate=agg.weights.digest_hex,
-                verdict="valid",
-                expected=expected_digest,
-                loss=loss,
-                accuracy=accuracy,
+            return [f"the round cannot be unmasked from what the chain records: {exc}"], None, None
+        faults = []
+        if list(agg.included) != result.included:
+            faults.append(
+                f"the aggregate includes {list(agg.included)}, the unmasked sum covers "
+                f"{result.included}"
             )
-            self.emit(
-                "verified",
-                f"aggregate matches ({expected_digest}); held-out evaluation",
-                round=index,
-                loss=loss,
-                accuracy=accuracy,
-                samples=samples,
+        if result.digest != agg.updates_digest:
+            faults.append("the recorded updates digest does not match the included updates")
+        expected_digest = hashlib.sha256(result.payload).hexdigest()
+        recomputed_ref = None
+        if expected_digest != agg.weights.digest_hex:
+            faults.append(
+                f"recomputed aggregate sha256 {expected_digest} differs from the published "
+                f"{agg.weights.digest_hex}"
             )
-            if self.bonded():
-                self._attest(current, expected_digest)
-            return
-        after = current
-        if self.bonded():
-            # Journal the verdict first: a restart then resends the attestation, not the work.
-            self.journal.update_round(index, aggregate=agg.weights.digest_hex, verdict="invalid")
-            after = self._attest(current, None) or current
-        if after.index == index and after.status == "Failed":
-            for fault in faults:
-                self.emit("rejected", fault, round=index)
-            self.journal.update_round(index, verdict="rejected by the verifiers' attestations")
-            return
-        if after.status == "Challenged":
-            for fault in faults:
-                self.emit("rejected", fault, round=index)
-            self.journal.update_round(index, verdict="invalid; already challenged")
-            return
-        self._challenge(task, current, faults, expected_digest, recomputed_ref, loss, accuracy)
+            recomputed_ref = self.store.add_bytes(result.payload).ref.to_json()
+        return faults, expected_digest, recomputed_ref
 
     def _free_riders(
         self,

@@ -12,7 +12,19 @@ from decentralml.core.roles.events import EventFollower, EventLog, ProgressEvent
 from decentralml.core.roles.learning import rule_text, updates_digest
 from decentralml.core.roles.state import Journal, default_state_dir, write_atomic
 
-KEYS = ["ts", "role", "account", "task", "round", "phase", "loss", "accuracy", "samples", "message"]
+KEYS = [
+    "ts",
+    "role",
+    "account",
+    "task",
+    "round",
+    "phase",
+    "loss",
+    "accuracy",
+    "samples",
+    "epsilon",
+    "message",
+]
 
 
 def test_event_json_has_exactly_the_contract_fields_and_round_trips() -> None:
@@ -26,6 +38,7 @@ def test_event_json_has_exactly_the_contract_fields_and_round_trips() -> None:
         loss=0.5,
         accuracy=0.75,
         samples=120,
+        epsilon=2.5,
         ts=1.5,
     )
     line = event.to_json()

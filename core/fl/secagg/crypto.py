@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import TrainingError
+from ..weights import Array
 
 PRIME = (1 << 130) - 5
 SEED_BYTES = 16
@@ -140,7 +141,7 @@ def open_box(key: bytes, box: bytes, context: str) -> bytes:
 
 
 # ---- masks ------------------------------------------------------------------------------------
-def expand(seed: bytes, words: int) -> np.ndarray:
+def expand(seed: bytes, words: int) -> Array:
     """``words`` pseudorandom uint32 words from a 16-byte seed (ChaCha20 keystream)."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
@@ -149,7 +150,8 @@ def expand(seed: bytes, words: int) -> np.ndarray:
     key = hashlib.blake2b(seed, digest_size=32, person=b"dml-secagg-prg").digest()
     encryptor = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor()
     stream = encryptor.update(bytes(4 * words))
-    return np.frombuffer(stream, dtype="<u4").astype(WORD, copy=False)
+    words_out: Array = np.frombuffer(stream, dtype="<u4").astype(WORD, copy=False)
+    return words_out
 
 
 # ---- Shamir over GF(2^130 - 5) -----------------------------------------------------------------
@@ -221,12 +223,13 @@ def scale_bits(max_trainers: int, clip: float) -> int:
     return min(bits, 30)
 
 
-def quantize(values: np.ndarray, weight: int, bits: int) -> np.ndarray:
+def quantize(values: Array, weight: int, bits: int) -> Array:
     """``round(weight * values * 2^bits)`` modulo 2^32 (values already clipped)."""
     scaled = np.rint(values.astype(np.float64) * (float(weight) * float(1 << bits)))
-    return scaled.astype(np.int64).astype(WORD)
+    words: Array = scaled.astype(np.int64).astype(WORD)
+    return words
 
 
-def dequantize(total: np.ndarray, bits: int) -> np.ndarray:
+def dequantize(total: Array, bits: int) -> Array:
     """The signed integer sum (modulo 2^32 read as int32) over ``2^bits``, as float64."""
     return total.astype(WORD).view(np.int32).astype(np.float64) / float(1 << bits)

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from ..weights import Array
 from .crypto import (
     MAX_WEIGHT,
     WORD,
@@ -221,7 +222,7 @@ class MaskedUpdate:
     commitments: dict[str, str]
     boxes: dict[str, bytes]
     share_hashes: dict[str, dict[str, str]]
-    values: np.ndarray = field(repr=False)
+    values: Array = field(repr=False)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -255,7 +256,7 @@ def mask_update(
     round_index: int,
     trainer: str,
     keys: Mapping[str, KeyDocument],
-    delta: Mapping[str, np.ndarray],
+    delta: Mapping[str, Array],
     samples: int,
     clip: float,
     bits: int,
@@ -286,7 +287,10 @@ def mask_update(
         )
         seeds[f"p/{peer}"] = seed
         mask = expand(seed, words.size)
-        (np.add if trainer < peer else np.subtract)(words, mask, out=words)
+        if trainer < peer:
+            np.add(words, mask, out=words)
+        else:
+            np.subtract(words, mask, out=words)
     threshold = threshold_for(len(members))
     dealt = {sid: split(value, len(members), threshold) for sid, value in seeds.items()}
     enc_private = secret.private_key(task, round_index, "enc")
@@ -338,12 +342,13 @@ def decode_masked(
     raw = _json(data[start : start + size], f"{trainer}'s masked update header")
     body = data[start + size :]
     expected_members = sorted(members)
-    checks = {
+    threshold = threshold_for(len(expected_members))
+    checks: dict[str, Any] = {
         "task": task,
         "round": round_index,
         "trainer": trainer,
         "members": expected_members,
-        "threshold": threshold_for(len(expected_members)),
+        "threshold": threshold,
         "bits": bits,
         "layout": [[n, list(s)] for n, s in layout],
     }
@@ -442,14 +447,14 @@ def share_document(
 class Unmasked:
     """The exact integer sum of the submitted updates, and what was left out and why."""
 
-    total: np.ndarray
+    total: Array
     weight: int
     included: list[str]
     bits: int
     layout: Layout
     rejected: dict[str, str] = field(default_factory=dict)
 
-    def mean(self) -> dict[str, np.ndarray]:
+    def mean(self) -> dict[str, Array]:
         """The weighted mean delta (float64 per tensor)."""
         flat = dequantize(self.total, self.bits) / float(self.weight)
         out, offset = {}, 0
@@ -545,7 +550,10 @@ def unmask(
         np.subtract(total, expand(rebuild(dealer, "b"), words), out=total)
         for other in dropped:
             mask = expand(rebuild(dealer, f"p/{other}"), words)
-            (np.subtract if dealer < other else np.add)(total, mask, out=total)
+            if dealer < other:
+                np.subtract(total, mask, out=total)
+            else:
+                np.add(total, mask, out=total)
         weight += update.weight
     result = Unmasked(total, weight, included, bits, layout, rejected)
     _check_bound(result, clip, len(included))

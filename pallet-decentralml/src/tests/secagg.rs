@@ -44,7 +44,7 @@ fn publish_keys_checks_task_participant_and_once() {
 		let task = create(2, model, secagg_terms());
 		assert_noop!(keys(3, 9), E::TaskNotFound);
 		assert_noop!(keys(3, task), E::NotParticipant);
-		join(3, task);
+		assert_ok!(DecentralMl::join_task(RuntimeOrigin::signed(3), task));
 		assert_ok!(keys(3, task));
 		System::assert_has_event(
 			Event::KeysPublished { task_id: task, trainer: 3, keys: cref("keys3") }.into(),
