@@ -55,6 +55,11 @@ class RoleRun:
         return self.last.phase if self.last else "starting"
 
     @property
+    def epsilon(self) -> float | None:
+        """A DP-SGD trainer's privacy spent over its task, as it last reported it."""
+        return next((e.epsilon for e in reversed(self.events) if e.epsilon is not None), None)
+
+    @property
     def state(self) -> str:
         if self.process is None:
             return "attached"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import DecentralMLError, InputError
 from ..privacy import MODES, PrivacyTerms
 from ..types import DEFAULT_AGGREGATION
 from .output import pairs
@@ -98,18 +98,48 @@ def task_show(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"no task with id {args.id}")
     current = dml.round(args.id)
     pending = dml.pending_round(args.id)
-    data = {
+    data: dict[str, Any] = {
         "task": task.to_json(),
         "round": None if current is None else current.to_json(),
         "pending": None if pending is None else pending.to_json(),
+        "privacy": privacy_status(ctx, task),
     }
     if not ctx.json:
         pairs(list(task.fields.items()))
+        sys.stdout.write(f"privacy: {data['privacy']['summary']}\n")
         for title, shown in (("pending round", pending), ("open round", current)):
             if shown is not None:
                 sys.stdout.write(f"{title}:\n")
                 pairs([(f"  {k}", v) for k, v in shown.fields.items()])
     return data
+
+
+def privacy_status(ctx: Context, task: Any) -> dict[str, Any]:
+    """The task's privacy term and the most epsilon it can have spent so far (computed from
+    the model's plan on IPFS; ``spent_epsilon`` is null when the plan cannot be fetched)."""
+    terms = task.fields.get("terms") or {}
+    privacy = PrivacyTerms.from_chain(terms.get("privacy"))
+    out: dict[str, Any] = {**privacy.to_json(), "spent_epsilon": None, "spent_note": None}
+    if privacy.is_dp:
+        try:
+            model = _dml(ctx).model(int(task.fields["model"]))
+            if model is None:
+                raise InputError("the task's model is gone")
+            from ..fl.accounting import spent_bound
+            from ..fl.spec import ModelSpec
+
+            spec = ModelSpec.from_bytes(ctx.store.cat(model.architecture))
+            rounds = int(task.fields.get("next_round", 0))
+            out["spent_epsilon"] = spent_bound(privacy.mode, spec.plan, rounds, privacy.delta or 0)
+            out["spent_note"] = (
+                "per trainer, if it trained every round opened so far"
+                if privacy.mode == "dp-sgd"
+                else "the aggregate, over the rounds opened so far"
+            )
+        except (DecentralMLError, OSError) as exc:
+            out["spent_note"] = f"not computed: {exc}"
+    out["summary"] = privacy.describe(out["spent_epsilon"])
+    return out
 
 
 def _privacy(args: argparse.Namespace) -> PrivacyTerms:

@@ -101,3 +101,21 @@ def _plan_epsilon(dp: DPSGDConfig, local_epochs: int, delta: float, rounds: int)
     return dpsgd_epsilon(
         [Spend(0, one.sampling_rate, one.noise_multiplier, one.steps * rounds)], delta
     )
+
+
+def spent_bound(mode: str, plan: Any, rounds: int, delta: float) -> float | None:
+    """The most epsilon a task's privacy mode can have spent after ``rounds`` rounds opened:
+    DP-SGD, per trainer, if it trained every one of them with the plan's ``dp_sgd``; DP-FedAvg,
+    for the aggregate with the plan's ``dp``. None for other modes or a plan without them."""
+    if rounds <= 0:
+        return 0.0 if mode in ("dp-sgd", "dp-fedavg") else None
+    if mode == "dp-sgd" and getattr(plan, "dp_sgd", None) is not None:
+        one = Spend.of(0, plan.dp_sgd, int(plan.local_epochs))
+        total = Spend(0, one.sampling_rate, one.noise_multiplier, one.steps * rounds)
+        return dpsgd_epsilon([total], delta)
+    if mode == "dp-fedavg" and getattr(plan, "dp", None) is not None:
+        from .aggregate import dp_epsilon
+        from .spec import DPConfig
+
+        return dp_epsilon(DPConfig(plan.dp.clip, plan.dp.noise_multiplier, delta), rounds)
+    return None

@@ -34,7 +34,7 @@ class Budget:
     def of(cls, journal: Journal, task: TaskView, spec: Any) -> Budget | None:
         """The budget for a task whose plan trains with DP-SGD; None without DP-SGD. A task
         that promises DP-SGD on a model whose plan has none is an error a person must fix."""
-        plan = getattr(spec, "plan", None)
+        plan: Any = getattr(spec, "plan", None)
         dp = getattr(plan, "dp_sgd", None)
         promised = task.privacy.mode == "dp-sgd"
         if dp is None:

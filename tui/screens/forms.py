@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from decentralml.core.chain.decentralml import TaskTerms, licence, proposal_kind
 from decentralml.core.codes import country_codes, spdx_id
 from decentralml.core.errors import DecentralMLError, InputError
+from decentralml.core.privacy import PrivacyTerms
 from decentralml.core.types import parse_amount
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -264,6 +265,22 @@ class TaskWizard(FormScreen[Action]):
                     check=country_codes,
                 ),
             ],
+            [
+                Field(
+                    "privacy",
+                    "Privacy",
+                    options=[
+                        ("None", "none"),
+                        ("DP-SGD in each trainer (example-level)", "dp-sgd"),
+                        ("DP-FedAvg (noise on the aggregate)", "dp-fedavg"),
+                        ("Secure aggregation (needs norm-clipped FedAvg)", "secagg"),
+                    ],
+                ),
+            ],
+            [
+                Field("max_epsilon", "Max epsilon", "8", when=_dp_mode),
+                Field("delta", "Delta", "1e-5", when=_dp_mode),
+            ],
         ]
         super().__init__(steps)
 
@@ -287,10 +304,29 @@ class TaskWizard(FormScreen[Action]):
             aggregation=str(values["aggregation"]),
             asset=asset_id,
             jurisdictions=tuple(country_codes(str(values["jurisdictions"]))),
+            privacy=_privacy_terms(values),
         )
         if terms.reward_per_round <= 0:
             raise InputError("reward per round must be positive")
         return create_task_action(model, terms, token)
+
+
+def _dp_mode(values: dict[str, Any]) -> bool:
+    return values.get("privacy") in ("dp-sgd", "dp-fedavg")
+
+
+def _privacy_terms(values: dict[str, Any]) -> PrivacyTerms:
+    mode = str(values.get("privacy") or "none")
+    if mode not in ("dp-sgd", "dp-fedavg"):
+        return PrivacyTerms(mode)
+    try:
+        return PrivacyTerms(
+            mode,
+            max_epsilon=float(str(values.get("max_epsilon") or "")),
+            delta=float(str(values.get("delta") or "1e-5")),
+        )
+    except ValueError:
+        raise InputError("max epsilon and delta must be numbers (say 8 and 1e-5)") from None
 
 
 PROPOSAL_KINDS = (

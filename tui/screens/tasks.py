@@ -134,7 +134,7 @@ class TasksScreen(Panel):
         token = self._token(t.asset)
         self.search[t.id] = (
             f"{t.id} #{t.id} {t.status} model {t.model} m{t.model} {t.sponsor} {token.symbol} "
-            f"{t.aggregation} {' '.join(t.jurisdictions)}"
+            f"{t.aggregation} {' '.join(t.jurisdictions)} {t.privacy}"
         ).lower()
 
     def _loaded(self, rows: list[TaskRow], tokens: dict[int | None, Token]) -> None:
@@ -296,6 +296,7 @@ class TaskDetailScreen(ReportsWorkerErrors):
             f"aggregation {t.aggregation}",
             f"jurisdictions {' '.join(t.jurisdictions) or 'anywhere'}   "
             f"aggregator {short(t.aggregator) if t.aggregator else 'none'}",
+            f"privacy {t.privacy}",
         ]
         self.query_one("#terms", Static).update("\n".join(lines))
 

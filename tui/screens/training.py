@@ -118,7 +118,8 @@ class TrainingScreen(Panel):
         self._shown = len(run.events)
         last = run.last
         phase = run.phase if last is None else f"{last.role} task {last.task}: {run.phase}"
-        self.query_one("#phase", Label).update(f"{phase} ({run.state})")
+        spent = "" if run.epsilon is None else f"   DP-SGD epsilon spent {run.epsilon:.2f}"
+        self.query_one("#phase", Label).update(f"{phase} ({run.state}){spent}")
         self._draw_plot(run)
 
     def _draw_plot(self, run: RoleRun | None) -> None:

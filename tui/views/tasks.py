@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from decentralml.core.errors import InputError
+from decentralml.core.privacy import PrivacyTerms
 from decentralml.core.types import AssetId, enum_name
 
 from .actions import Action
@@ -31,6 +33,8 @@ class TaskRow:
     challenge_window: int
     jurisdictions: tuple[str, ...] = ()
     aggregator: str | None = None
+    privacy: str = "none"
+    """The privacy mode and its declared budget (``DP-SGD, epsilon 8 at delta 1e-05``)."""
 
     @property
     def live(self) -> bool:
@@ -60,7 +64,15 @@ class TaskRow:
             challenge_window=int(terms.get("challenge_window", 0)),
             jurisdictions=tuple(codes(terms.get("jurisdictions") or [])),
             aggregator=_aggregator(f.get("aggregator")),
+            privacy=_privacy(terms.get("privacy")),
         )
+
+
+def _privacy(value: Any) -> str:
+    try:
+        return PrivacyTerms.from_chain(value).describe()
+    except InputError:
+        return f"unknown ({value!r})"
 
 
 def _aggregator(value: Any) -> str | None:
@@ -151,6 +163,12 @@ def task_action(call: str, task: TaskRow, token: Token) -> Action:
     )
 
 
+SECAGG_TRADE_OFF = (
+    "secure aggregation reveals only each round's sum: robust rules cannot see single updates, "
+    "so the task runs norm-bounded FedAvg with every update clipped by its trainer"
+)
+
+
 def create_task_action(model: int, terms: Any, token: Token) -> Action:
     """``terms`` is a core :class:`TaskTerms`; validated here (raises InputError)."""
     chain_terms = terms.to_chain()
@@ -168,5 +186,7 @@ def create_task_action(model: int, terms: Any, token: Token) -> Action:
             f"trainers {terms.min_trainers}-{terms.max_trainers}, "
             f"stake {token.fmt(terms.trainer_stake)}",
             f"aggregation {terms.aggregation}, rounds of {terms.round_length} blocks",
+            f"privacy {terms.privacy.describe()}",
+            *((SECAGG_TRADE_OFF,) if terms.privacy.mode == "secagg" else ()),
         ),
     )
