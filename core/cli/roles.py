@@ -63,6 +63,13 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
         metavar="CC",
         help="trainer profile to set if the account has none (default: the dataset's)",
     )
+    p.add_argument(
+        "--exit-after-reveal",
+        type=int,
+        metavar="ROUND",
+        help="FAULT INJECTION for tests: stop right after revealing round ROUND (under secure "
+        "aggregation: before publishing its shares, a trainer gone after submitting)",
+    )
     p = cmd(sub, "aggregate", "role_aggregate", "bond, open, aggregate and finalize rounds")
     common(p)
     p.add_argument(
@@ -167,7 +174,13 @@ def _run_role(ctx: Context, args: argparse.Namespace, role_name: str) -> None:
         if role_name == "trainer":
             from ..roles.trainer import Trainer
 
-            role = Trainer(*parts, data=Path(args.data), jurisdiction=args.jurisdiction, **common)
+            role = Trainer(
+                *parts,
+                data=Path(args.data),
+                jurisdiction=args.jurisdiction,
+                exit_after_reveal=args.exit_after_reveal,
+                **common,
+            )
         elif role_name == "aggregator":
             from ..roles.aggregator import Aggregator
 

@@ -147,6 +147,16 @@ class Aggregator(Role):
                 once=True,
             )
             return
+        if secure.is_secure(task):
+            keyed = len(self.chain.secagg_keys(self.task_id))
+            if keyed < task.min_trainers:
+                # A round masks among the trainers with keys when it opens.
+                self.emit(
+                    "waiting",
+                    f"{keyed} of {task.min_trainers} trainers published their keys",
+                    once=True,
+                )
+                return
         try:
             self.chain.task_call("start_round", self.task_id)
         except ExtrinsicFailed as exc:

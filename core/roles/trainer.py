@@ -34,10 +34,19 @@ log = logging.getLogger(__name__)
 class Trainer(Role):
     name = "trainer"
 
-    def __init__(self, *args: Any, data: Path, jurisdiction: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        data: Path,
+        jurisdiction: str | None = None,
+        exit_after_reveal: int | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.data_path = data
         self.jurisdiction = jurisdiction
+        self.exit_after_reveal = exit_after_reveal
+        """Fault injection (tests): stop right after revealing this round."""
         self.dataset: Any = None
         self._prepared = False
         self._secure = False
@@ -336,6 +345,9 @@ class Trainer(Role):
             accuracy=accuracy,
             samples=samples,
         )
+        if self.exit_after_reveal is not None and index >= self.exit_after_reveal:
+            log.warning("fault injection: stopping right after revealing round %d", index)
+            raise RoleFinished(f"fault injection: stopped after revealing round {index}")
         self._leave_if_spent(index)
         if self.options.max_rounds is not None and self.done_rounds() >= self.options.max_rounds:
             raise RoleFinished(f"{self.done_rounds()} rounds submitted")

@@ -473,8 +473,11 @@ impl<T: Config> Pallet<T> {
 		let count = participants.len() as u32;
 		let asset = task.terms.asset;
 		let sponsor = task.sponsor.clone();
+		// Under secure aggregation only the round's members could submit.
+		let members = RoundMembers::<T>::get(task_id, current.index);
 		for (trainer, mut participant) in participants {
-			let due = participant.first_round <= current.index;
+			let due = participant.first_round <= current.index &&
+				members.as_ref().map_or(true, |m| m.contains(&trainer));
 			// A confirmed free rider is slashed as if it had not submitted.
 			let submitted = Updates::<T>::get((task_id, current.index, &trainer))
 				.map(|u| u.flags < params.attestation_threshold)

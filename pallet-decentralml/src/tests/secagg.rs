@@ -74,6 +74,13 @@ fn a_round_masks_among_the_keyed_participants_only() {
 		aggregate(task, 0, &[3, 6]);
 		// The pipelined round 1 snapshots its members when it opens: now 4 is one.
 		assert_eq!(RoundMembers::<Test>::get(task, 1).unwrap().into_inner(), vec![3, 4, 6]);
+		// 4 could not take part in round 0, so it is not slashed for it.
+		run_to_block(System::block_number() + 6);
+		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
+		assert!(!System::events().iter().any(|r| matches!(
+			&r.event,
+			RuntimeEvent::DecentralMl(Event::StakeSlashed { trainer: 4, .. })
+		)));
 	});
 }
 
