@@ -1,0 +1,34 @@
+"""Secure aggregation through the real chain, Kubo and TFF (issue 18): the roles' own code on a
+fresh node-decentralml --dev, a task in the clear and the same task with secure aggregation.
+In the masked task's last round one of four trainers stops right after revealing, before
+publishing its shares: the aggregate must still be the clip-rule FedAvg of all four deltas
+(recomputed here), include all four, and the verifier's recomputation must match every round.
+The scenario is bench/fl_privacy.py's (10 trainers, 3 of them gone, there)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from decentralml.core.devstack import find_ipfs_binary, find_node_binary
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_secure_aggregation_round_survives_a_dropout_and_verifies() -> None:
+    if find_node_binary() is None:
+        pytest.fail("node-decentralml missing: run scripts/build-node first", pytrace=False)
+    if find_ipfs_binary() is None:
+        pytest.fail("Kubo missing: run scripts/setup-kubo first", pytrace=False)
+    sys.path.insert(0, str(BENCH))
+    try:
+        import fl_privacy_chain
+    finally:
+        sys.path.remove(str(BENCH))
+    got = fl_privacy_chain.run_chain_scenario(trainers=4, rounds=2, dropouts=1)
+    assert got["plain_verified"] >= 2, got
+    assert got["masked_verified"] >= 2 and got["masked_challenged"] == 0, got
+    assert got["dropout_stopped"] == 1, got
+    assert got["dropout_recovered"], got
+    assert got["unmasked_messages"][-1] == "unmasked the sum of 4 updates", got
