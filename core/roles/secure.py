@@ -75,9 +75,10 @@ def _fetch(role: Role, ref: ContentRef) -> bytes | None:
 
 
 # ---- the trainer's side ------------------------------------------------------------------------
-def ensure_keys(role: Role, task: TaskView) -> None:
+def ensure_keys(role: Role, task: TaskView) -> bool:
     """Publish this trainer's key document once; refuse to go on if the one on chain is not
-    made from the local secret (a lost state directory: masks would not cancel)."""
+    made from the local secret (a lost state directory: masks would not cancel). True once
+    the keys on chain are checked (or just published)."""
     from ..fl.secagg import SecAggError, key_document, parse_key_document
 
     me = role.chain.address
@@ -86,7 +87,7 @@ def ensure_keys(role: Role, task: TaskView) -> None:
     if published is not None:
         data = _fetch(role, published)
         if data is None:
-            return  # checked again on the next block
+            return False  # checked again on the next block
         doc = parse_key_document(data, role.task_id, me)
         r = doc.first_round
         if secret is None or doc.mask[0] != secret.public_key(role.task_id, r, "mask"):
@@ -95,7 +96,7 @@ def ensure_keys(role: Role, task: TaskView) -> None:
                 f"secret ({role.journal.directory / SECRET_FILE} lost or replaced): leave the "
                 "task and join again to publish new keys"
             )
-        return
+        return True
     assert secret is not None
     first = task.next_round
     rounds = min(4096, 2 * max(task.total_rounds - first, 1) + 16)
@@ -106,6 +107,8 @@ def ensure_keys(role: Role, task: TaskView) -> None:
     except ExtrinsicFailed as exc:
         if exc.error != "KeysAlreadyPublished":
             raise
+        return False  # someone's keys are there: checked against ours on the next block
+    return True
 
 
 def round_keys(role: Role, index: int) -> tuple[dict[str, KeyDocument], dict[str, str]]:

@@ -82,8 +82,7 @@ class Trainer(Role):
             if not self.journal.meta("joined"):
                 self.journal.set_meta("joined", True)
             if secure.is_secure(task) and not self._keys_checked:
-                secure.ensure_keys(self, task)
-                self._keys_checked = True
+                self._keys_checked = secure.ensure_keys(self, task)
             return
         if self.journal.meta("joined"):
             # We were a participant and are not any more (left, or the task ended).

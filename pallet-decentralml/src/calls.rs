@@ -224,7 +224,8 @@ mod calls {
 		/// Emits [`Event::RoundFinalized`] and payout/slash events.
 		#[pallet::call_index(15)]
 		#[pallet::weight(T::WeightInfo::finalize_round(T::MaxTrainersPerTask::get())
-			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get())))]
+			.saturating_add(T::WeightInfo::settle_verifiers(T::MaxVerifiersPerTask::get()))
+			.saturating_add(T::WeightInfo::snapshot_members(T::MaxTrainersPerTask::get())))]
 		pub fn finalize_round(
 			origin: OriginFor<T>,
 			task_id: TaskId,

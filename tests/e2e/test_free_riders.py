@@ -8,25 +8,11 @@ copies and the zero delta slashed on chain without a vote."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-from decentralml.core.devstack import find_ipfs_binary, find_node_binary
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from .benchrun import bench_module
 
 
 def test_free_riders_are_flagged_and_paid_nothing() -> None:
-    if find_node_binary() is None:
-        pytest.fail("node-decentralml missing: run scripts/build-node first", pytrace=False)
-    if find_ipfs_binary() is None:
-        pytest.fail("Kubo missing: run scripts/setup-kubo first", pytrace=False)
-    sys.path.insert(0, str(BENCH))
-    try:
-        import fl_free_riders
-    finally:
-        sys.path.remove(str(BENCH))
+    fl_free_riders = bench_module("fl_free_riders")
     got = fl_free_riders.scenario(seed=0)
     assert got["detected"] == 1, got
     assert got["right_kind"] == 1, got

@@ -7,25 +7,11 @@ The scenario is bench/fl_privacy.py's (10 trainers, 3 of them gone, there)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-from decentralml.core.devstack import find_ipfs_binary, find_node_binary
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from .benchrun import bench_module
 
 
 def test_secure_aggregation_round_survives_a_dropout_and_verifies() -> None:
-    if find_node_binary() is None:
-        pytest.fail("node-decentralml missing: run scripts/build-node first", pytrace=False)
-    if find_ipfs_binary() is None:
-        pytest.fail("Kubo missing: run scripts/setup-kubo first", pytrace=False)
-    sys.path.insert(0, str(BENCH))
-    try:
-        import fl_privacy_chain
-    finally:
-        sys.path.remove(str(BENCH))
+    fl_privacy_chain = bench_module("fl_privacy_chain")
     got = fl_privacy_chain.run_chain_scenario(trainers=4, rounds=2, dropouts=1)
     assert got["plain_verified"] >= 2, got
     assert got["masked_verified"] >= 2 and got["masked_challenged"] == 0, got

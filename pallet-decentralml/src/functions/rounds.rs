@@ -286,7 +286,10 @@ impl<T: Config> Pallet<T> {
 		let paid = if succeeded {
 			Self::pay_round(task_id, &mut task, &current, &params)
 		} else {
-			if current.status == RoundStatus::Open && current.submissions > 0 {
+			if current.status == RoundStatus::Open &&
+				current.submissions > 0 &&
+				Self::unmaskable(task_id, round)
+			{
 				Self::slash_missing_aggregator(task_id, &mut task, round, &params);
 			}
 			Zero::zero()

@@ -44,6 +44,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Whether the aggregator could have aggregated `round` as far as secure aggregation goes:
+	/// always for a round in the clear; for a masked one, once at least the shares threshold
+	/// (all members but a third) published their share documents. An aggregator short of
+	/// shares is not slashed for a missed aggregate.
+	pub(super) fn unmaskable(task_id: TaskId, round: RoundIndex) -> bool {
+		let Some(members) = RoundMembers::<T>::get(task_id, round) else { return true };
+		let count = members.len() as u32;
+		let threshold = count.saturating_sub(count / 3).max(1);
+		UnmaskShares::<T>::iter_prefix((task_id, round)).count() as u32 >= threshold
+	}
+
 	/// The task's participants with published keys, sorted: a new round's members (every
 	/// participant is due in a round that opens now).
 	pub(crate) fn keyed_participants(

@@ -123,3 +123,24 @@ fn shares_need_a_secure_aggregation_round() {
 		assert_noop!(shares(3, task, 0), E::NotSecureAggregation);
 	});
 }
+
+#[test]
+fn an_aggregator_short_of_shares_is_not_slashed_for_the_missed_aggregate() {
+	build_and_execute(|| {
+		let task = secagg_running();
+		for who in [3, 6] {
+			update(who, task, 0, 10);
+		}
+		reveal_all(task, 0);
+		let round = Rounds::<Test>::get(task).unwrap();
+		run_to_block(round.reveal_end + 1);
+		// One share document of the two needed (2 members: threshold 2).
+		assert_ok!(shares(3, task, 0));
+		run_to_block(round.reveal_end + 1 + 6);
+		assert_ok!(DecentralMl::finalize_round(RuntimeOrigin::signed(9), task, 0));
+		assert!(!System::events().iter().any(|r| matches!(
+			&r.event,
+			RuntimeEvent::DecentralMl(Event::AggregatorSlashed { .. })
+		)));
+	});
+}
