@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,12 +67,26 @@ def load_secret(directory: Path, *, create: bool) -> TrainerSecret | None:
     return secret
 
 
+_key_documents: weakref.WeakKeyDictionary[Role, dict[str, bytes]] = weakref.WeakKeyDictionary()
+"""Key documents a role has fetched (and verified), by CID: they never change."""
+
+
 def _fetch(role: Role, ref: ContentRef) -> bytes | None:
     try:
         return role.store.cat(ref)
     except (IntegrityError, StorageError) as exc:
         log.warning("secure aggregation: %s unavailable: %s", ref.cid, exc)
         return None
+
+
+def _key_document(role: Role, ref: ContentRef) -> bytes | None:
+    cache = _key_documents.setdefault(role, {})
+    if ref.cid not in cache:
+        data = _fetch(role, ref)
+        if data is None:
+            return None
+        cache[ref.cid] = data
+    return cache[ref.cid]
 
 
 # ---- the trainer's side ------------------------------------------------------------------------
@@ -117,7 +132,7 @@ def round_keys(role: Role, index: int) -> tuple[dict[str, KeyDocument], dict[str
 
     members = role.chain.round_members(role.task_id, index) or []
     refs = role.chain.secagg_keys(role.task_id)
-    docs = {m: _fetch(role, refs[m]) if m in refs else None for m in members}
+    docs = {m: _key_document(role, refs[m]) if m in refs else None for m in members}
     return masking_set(members, docs, role.task_id, index)
 
 

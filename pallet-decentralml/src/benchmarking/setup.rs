@@ -1,15 +1,6 @@
 //! What the benchmarks set up: funded accounts, models, tasks with trainers, submitted rounds.
 
 use super::*;
-use crate::types::*;
-use alloc::vec::Vec;
-use frame_benchmarking::v2::*;
-use frame_support::{
-	traits::{fungible::Inspect, fungible::Mutate, EnsureOrigin, Get, Hooks},
-	BoundedVec,
-};
-use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
-use sp_runtime::traits::{Bounded, One, Saturating};
 
 pub(super) fn content<T: Config>(fill: u8) -> ContentRef {
 	let len = T::MaxCidLen::get().min(128) as usize;
