@@ -46,6 +46,7 @@ class ChainBackend:
         self._password: str | None = None
         """Kept in memory only, for role processes the console starts (never logged)."""
         self._store: KuboStore | None = None
+        self._plans: dict[int, Any] = {}  # model id -> its training plan (for DP budgets)
         self._address = ""
         self._client: ChainClient | None = None
         # Two read connections: whole-map reads (10,000 tasks take seconds) must not hold up
@@ -197,7 +198,31 @@ class ChainBackend:
             attestations=attestations,
             threshold=int(reader.params().get("attestation_threshold", 0)),
             pending=None if pending is None else pending.fields,
+            privacy_spent=self._privacy_spent(task, reader),
         )
+
+    def _privacy_spent(self, task: TaskRow, reader: Any) -> float | None:
+        """The DP budget spent so far (an upper bound from the model's plan), None when the
+        task has no DP mode or its plan cannot be fetched from IPFS now."""
+        terms = task.privacy_terms
+        if not terms.is_dp:
+            return None
+        from decentralml.core.errors import DecentralMLError
+        from decentralml.core.fl.accounting import spent_bound
+        from decentralml.core.fl.spec import ModelSpec
+
+        try:
+            if task.model not in self._plans:
+                model = reader.model(task.model)
+                if model is None:
+                    return None
+                self._plans[task.model] = ModelSpec.from_bytes(
+                    self._kubo().cat(model.architecture)
+                ).plan
+            plan = self._plans[task.model]
+            return spent_bound(terms.mode, plan, task.next_round, terms.delta or 0)
+        except (DecentralMLError, OSError):
+            return None
 
     def proposals(self) -> list[ProposalRow]:
         entries = self._read(lambda r: r.storage_entries(PALLET, "Proposals"), bulk=True)
@@ -365,14 +390,17 @@ class ChainBackend:
     def model_deposit(self) -> int:
         return int(self.client.constant(PALLET, "ModelDeposit"))
 
-    def upload(self, path: Path) -> ContentRef:
+    def _kubo(self) -> KuboStore:
         if self._store is None:
             from decentralml.core.retry import RetryPolicy
             from decentralml.core.storage.kubo import KuboStore
 
             policy = RetryPolicy(attempts=2, initial_delay_s=0.25, deadline_s=4.0)
             self._store = KuboStore(self.config.ipfs, policy=policy)
-        return self._store.add_file(path).ref
+        return self._store
+
+    def upload(self, path: Path) -> ContentRef:
+        return self._kubo().add_file(path).ref
 
     def _signer(self) -> Keypair:
         if not self._account_spec:

@@ -327,6 +327,12 @@ class TaskDetailScreen(ReportsWorkerErrors):
             )
         total = d.task.reward_per_round * d.task.total_rounds
         round_text += f"\n[b]Rewards[/b] paid {f(d.paid_out)} of {f(total)}"
+        if d.privacy_spent is not None:
+            who = "per trainer" if d.task.privacy_terms.mode == "dp-sgd" else "the aggregate"
+            round_text += (
+                f"\n[b]Privacy[/b] {d.task.privacy_terms.describe(d.privacy_spent)} "
+                f"(at most, {who})"
+            )
         self.query_one("#round", Static).update(round_text)
         lines = [f"[b]Participants[/b] ({len(d.participants)})"]
         for p in d.participants:

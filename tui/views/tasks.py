@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decentralml.core.errors import InputError
-from decentralml.core.privacy import PrivacyTerms
+from decentralml.core.privacy import NO_PRIVACY, PrivacyTerms
 from decentralml.core.types import AssetId, enum_name
 
 from .actions import Action
@@ -33,8 +33,12 @@ class TaskRow:
     challenge_window: int
     jurisdictions: tuple[str, ...] = ()
     aggregator: str | None = None
-    privacy: str = "none"
-    """The privacy mode and its declared budget (``DP-SGD, epsilon 8 at delta 1e-05``)."""
+    privacy_terms: PrivacyTerms = NO_PRIVACY
+
+    @property
+    def privacy(self) -> str:
+        """The privacy mode and its declared budget (``DP-SGD, epsilon 8 at delta 1e-05``)."""
+        return self.privacy_terms.describe()
 
     @property
     def live(self) -> bool:
@@ -64,15 +68,15 @@ class TaskRow:
             challenge_window=int(terms.get("challenge_window", 0)),
             jurisdictions=tuple(codes(terms.get("jurisdictions") or [])),
             aggregator=_aggregator(f.get("aggregator")),
-            privacy=_privacy(terms.get("privacy")),
+            privacy_terms=_privacy(terms.get("privacy")),
         )
 
 
-def _privacy(value: Any) -> str:
+def _privacy(value: Any) -> PrivacyTerms:
     try:
-        return PrivacyTerms.from_chain(value).describe()
-    except InputError:
-        return f"unknown ({value!r})"
+        return PrivacyTerms.from_chain(value)
+    except InputError:  # a newer runtime's mode: shown as none rather than failing the panel
+        return NO_PRIVACY
 
 
 def _aggregator(value: Any) -> str | None:
@@ -141,6 +145,8 @@ class TaskDetail:
     """The aggregated round in its challenge window; ``round`` (the next) trains meanwhile."""
     threshold: int = 0
     """Verifiers needed to decide an aggregate (or confirm a free rider) without a vote."""
+    privacy_spent: float | None = None
+    """The most epsilon the task's DP mode can have spent so far (from the model's plan)."""
 
 
 def task_action(call: str, task: TaskRow, token: Token) -> Action:
