@@ -399,7 +399,9 @@ def test_a_trainer_killed_mid_training_is_slashed_once_and_rejoins(
     state without resubmitting round 0."""
     from decentralml.core.chain.client import ChainClient
 
-    task = create_task(fed, "netns-bc-fault", rounds=2, round_length=20)
+    # A long commit window: the restarted trainer loads TFF again (tens of seconds under load)
+    # before it can commit round 1; the round waits for it no longer than it needs.
+    task = create_task(fed, "netns-bc-fault", rounds=2, round_length=45)
     roles = {name: start_role(fed, name, task, 2) for name in ROLES}
     victim, victim_events = roles["trainer-4"]
     client = ChainClient(fed.participants["alice"].rpc_url)
@@ -421,7 +423,7 @@ def test_a_trainer_killed_mid_training_is_slashed_once_and_rejoins(
         victim = fed.restart(victim)
         wait_until(
             lambda: any(e.phase == "submitted" and e.round == 1 for e in events_of(victim_events)),
-            120,
+            240,
             "the restarted trainer-4 submitting round 1",
         )
         recovery = time.monotonic() - restarted_at
