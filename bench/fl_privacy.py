@@ -73,7 +73,7 @@ def federate(spec: Any, shards: list[Any], test: Any, rounds: int, seed: int, ru
         ups = []
         for i, shard in enumerate(shards):
             seed_i = seed * 100_000 + rnd * 1000 + i
-            u = local_update(spec, weights, shard, seed=seed_i, noise_seed=seed_i)
+            u = local_update(spec, weights, shard, seed=seed_i, noise_seed=seed_i + 7919)
             ups.append((u.delta, u.samples))
         res = aggregate(
             rule, weights, ups, plan=spec.plan, seed=rnd.to_bytes(4, "big"), previous=previous

@@ -100,6 +100,7 @@ def _roles(
             log,
             RoleOptions(task=task, poll_s=0.1, max_rounds=rounds),
             data=data,
+            jurisdiction="DE",
             exit_after_reveal=stop_after.get(who),
         )
         run.roles.append(trainer)

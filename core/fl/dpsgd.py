@@ -84,8 +84,10 @@ class DPSGDClient:
             var.assign(np.asarray(weights[name], dtype=np.float32))
         n = int(x.shape[0])
         xs, ys = x.astype(np.float32), y.astype(np.int32)
-        seed = secrets.randbits(128) if noise_seed is None else noise_seed ^ data_seed
-        rng = np.random.default_rng(seed)
+        # Test seeds are mixed with the data seed through a SeedSequence: distinct streams for
+        # every (noise seed, data seed) pair, even equal ones.
+        entropy = secrets.randbits(128) if noise_seed is None else [noise_seed, data_seed]
+        rng = np.random.default_rng(entropy)
         std = float(dp.noise_multiplier * dp.clip)
         expected = float(dp.sampling_rate * n)
         for _ in range(dp.steps(plan.local_epochs)):
