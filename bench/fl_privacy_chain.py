@@ -4,10 +4,14 @@ the clear. See fl_privacy.py's module doc for what is measured."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,19 +22,14 @@ from _results import ROOT  # noqa: F401 - puts the repository on sys.path
 from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.decentralml import DecentralMl, TaskTerms, licence
 from decentralml.core.config import IpfsConfig
+from decentralml.core.errors import InputError
 from decentralml.core.fl import aggregate, demo_federation, encode_weights, initial_weights
 from decentralml.core.fl.data import save_dataset
 from decentralml.core.fl.train import local_update
 from decentralml.core.keys import dev_keypair
 from decentralml.core.privacy import PrivacyTerms
-from decentralml.core.roles.aggregator import Aggregator
-from decentralml.core.roles.base import Role, RoleOptions
-from decentralml.core.roles.chainview import LiveChain
-from decentralml.core.roles.events import EventLog, ProgressEvent
-from decentralml.core.roles.learning import FlLearning, training_seed
-from decentralml.core.roles.state import Journal
-from decentralml.core.roles.trainer import Trainer
-from decentralml.core.roles.verifier import Verifier
+from decentralml.core.roles.events import ProgressEvent
+from decentralml.core.roles.learning import training_seed
 from decentralml.core.storage.kubo import KuboStore
 from substrateinterface import Keypair
 
@@ -41,90 +40,92 @@ UNIT = 10**12
 CLIP_RULE = "clip:1000000"
 
 
+CLI = str(Path(sys.executable).with_name("decentralml"))
+
+
 class Run:
-    """One task's roles in threads, and what they reported."""
+    """One task's roles, each its own ``decentralml`` process (as in a federation, where each
+    runs on its own host), and the progress events they write."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, home: Path, env: dict[str, str]) -> None:
         self.name = name
-        self.events: list[ProgressEvent] = []
-        self.roles: list[Role] = []
-        self.threads: list[threading.Thread] = []
-        self.lock = threading.Lock()
+        self.home = home
+        self.env = env
+        self.processes: list[tuple[str, subprocess.Popen[bytes], Path, Path]] = []
 
-    def sink(self, event: ProgressEvent) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    def start(self) -> None:
-        for role in self.roles:
-            thread = threading.Thread(target=role.run, name=f"{self.name}-{role.name}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+    def start(self, label: str, *args: str) -> None:
+        events = self.home / f"{self.name}-{label}.events.jsonl"
+        log = self.home / f"{self.name}-{label}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [CLI, *args, "--events", str(events), "--poll", "0.2"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.processes.append((label, process, events, log))
 
     def stop(self) -> None:
-        for role in self.roles:
-            role.stop_event.set()
-        for thread in self.threads:
-            thread.join(timeout=30)
+        for _, process, _, _ in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process, _, _ in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    @property
+    def events(self) -> list[ProgressEvent]:
+        out = []
+        for _, _, path, _ in self.processes:
+            if path.is_file():
+                for line in path.read_text().splitlines():
+                    with contextlib.suppress(ValueError, InputError):
+                        out.append(ProgressEvent.from_json(line))
+        return sorted(out, key=lambda e: e.ts)
 
     def of(self, role: str, phase: str) -> list[ProgressEvent]:
-        with self.lock:
-            return [e for e in self.events if e.role == role and e.phase == phase]
+        return [e for e in self.events if e.role == role and e.phase == phase]
+
+    def failed(self) -> str | None:
+        for label, process, _, log in self.processes:
+            code = process.poll()
+            if code not in (None, 0):
+                return f"{label} exited with {code}: {log.read_text()[-2000:]}"
+        return None
 
 
 def _roles(
     run: Run,
-    url: str,
-    store: KuboStore,
     task: int,
-    trainers: list[tuple[Keypair, Path]],
-    aggregator: Keypair,
-    verifier: Keypair,
+    trainers: list[tuple[str, Path]],
+    aggregator: str,
+    verifier: str,
     verifier_data: Path,
-    workdir: Path,
     rounds: int,
-    stop_after: dict[str, int],
+    dropouts: set[str],
+    last: int,
 ) -> None:
-    log = EventLog(sinks=(run.sink,))
-
-    def journal(role: str, who: str) -> Journal:
-        return Journal(workdir / f"{run.name}-{role}-{who}", role=role, task=task, account=who)
-
-    for key, data in trainers:
-        who = key.ss58_address
-        trainer = Trainer(
-            LiveChain(ChainClient(url), key),
-            store,
-            FlLearning(),
-            journal("trainer", who),
-            log,
-            RoleOptions(task=task, poll_s=0.1, max_rounds=rounds),
-            data=data,
-            jurisdiction="DE",
-            exit_after_reveal=stop_after.get(who),
+    common = ["--task", str(task), "--rounds", str(rounds)]
+    for i, (uri, data) in enumerate(trainers):
+        extra = ["--exit-after-reveal", str(last)] if uri in dropouts else []
+        run.start(
+            f"trainer{i}",
+            "train",
+            *common,
+            "--account",
+            uri,
+            "--data",
+            str(data),
+            "--jurisdiction",
+            "DE",
+            *extra,
         )
-        run.roles.append(trainer)
-    run.roles.append(
-        Aggregator(
-            LiveChain(ChainClient(url), aggregator),
-            store,
-            FlLearning(),
-            journal("aggregator", aggregator.ss58_address),
-            log,
-            RoleOptions(task=task, poll_s=0.1, max_rounds=rounds),
-        )
-    )
-    run.roles.append(
-        Verifier(
-            LiveChain(ChainClient(url), verifier),
-            store,
-            FlLearning(),
-            journal("verifier", verifier.ss58_address),
-            log,
-            RoleOptions(task=task, poll_s=0.1, max_rounds=rounds),
-            data=verifier_data,
-        )
-    )
+    run.start("aggregator", "aggregate", *common, "--account", aggregator)
+    run.start("verifier", "verify", *common, "--account", verifier, "--data", str(verifier_data))
 
 
 def _wait(run: Run, rounds: int, timeout: float) -> None:
@@ -132,10 +133,10 @@ def _wait(run: Run, rounds: int, timeout: float) -> None:
     while time.monotonic() < deadline:
         if len(run.of("aggregator", "finalized")) >= rounds:
             return
-        failed = [e for e in run.events if e.phase == "error"]
-        if failed:
-            raise RuntimeError(f"{run.name}: {failed[0].role} failed: {failed[0].message}")
-        time.sleep(0.2)
+        failure = run.failed()
+        if failure:
+            raise RuntimeError(f"{run.name}: {failure}")
+        time.sleep(0.5)
     tail = "; ".join(f"{e.role} {e.phase} {e.message}" for e in run.events[-8:])
     raise TimeoutError(f"{run.name}: {rounds} rounds not finalized in {timeout:.0f} s ({tail})")
 
@@ -154,7 +155,8 @@ def run_chain_scenario(
     shards, test, spec = demo_federation("digits", trainers, 0.5, seed)
     spec = replace(spec, plan=replace(spec.plan, server_momentum=0.0))
     weights = initial_weights(spec, seed)
-    keys = [Keypair.create_from_uri(f"//Private{i}", ss58_format=42) for i in range(trainers)]
+    uris = [f"//Private{i}" for i in range(trainers)]
+    keys = [Keypair.create_from_uri(uri, ss58_format=42) for uri in uris]
     with tempfile.TemporaryDirectory(prefix="dml-privacy-") as tmp:
         work = Path(tmp)
         node = DevNode(base_path=work / "chain")
@@ -190,6 +192,17 @@ def run_chain_scenario(
                 data.append(path)
             verifier_data = work / "verifier.npz"
             save_dataset(test, verifier_data)
+            env = {
+                **os.environ,
+                "XDG_CONFIG_HOME": str(work / "config"),
+                "DECENTRALML_KEYSTORE": str(work / "keystore"),
+                "DECENTRALML_CHAIN_URL": node.ws_url,
+                "DECENTRALML_IPFS_API": kubo.api_url,
+                "DECENTRALML_STATE": str(work / "state"),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+            }
+            env.pop("DECENTRALML_PASSWORD", None)
+            env.pop("DECENTRALML_CONFIG", None)
             out: dict[str, Any] = {"dropouts": dropouts}
             for name, privacy, agg_uri, ver_uri in (
                 ("plain", PrivacyTerms(), "//Bob", "//Charlie"),
@@ -202,28 +215,25 @@ def run_chain_scenario(
                     max_trainers=trainers,
                     trainer_stake=UNIT,
                     round_length=40,
-                    challenge_window=2,
+                    challenge_window=4,
                     aggregation=CLIP_RULE,
                     privacy=privacy,
                 )
                 task, _ = dml.create_task(alice, model, terms)
-                run = Run(name)
-                last = rounds - 1 if name == "masked" else None
-                stop_after = {k.ss58_address: last for k in keys[:dropouts]} if last else {}
+                run = Run(name, work, env)
+                last = rounds - 1
+                gone = set(uris[:dropouts]) if name == "masked" else set()
                 _roles(
                     run,
-                    node.ws_url,
-                    store,
                     task,
-                    list(zip(keys, data, strict=True)),
-                    dev_keypair(agg_uri, chain),
-                    dev_keypair(ver_uri, chain),
+                    list(zip(uris, data, strict=True)),
+                    agg_uri,
+                    ver_uri,
                     verifier_data,
-                    work,
                     rounds,
-                    stop_after,
+                    gone,
+                    last,
                 )
-                run.start()
                 try:
                     _wait(run, rounds, timeout=300 + 60 * rounds)
                 finally:
@@ -267,7 +277,7 @@ def _check_dropout_round(
         ups.append((trained.delta, trained.samples))
     expected = aggregate(CLIP_RULE, base, ups, plan=spec.plan, seed=b"\0").weights
     error = max(float(np.max(np.abs(published[k] - expected[k]))) for k in expected)
-    stopped = [e for e in run.events if e.role == "trainer" and "after revealing" in e.message]
+    stopped = [e for e in run.events if e.phase == "done" and "after revealing" in e.message]
     aggregated = run.of("aggregator", "aggregating")
     return {
         "dropout_round": index,

@@ -136,7 +136,8 @@ class Verifier(Role):
         except ExtrinsicFailed as exc:
             # Closed, already attested, or no longer a verifier: nothing more to do here.
             self.journal.update_round(index, attested=f"refused: {exc.error}")
-            self.emit("error", f"attestation refused: {exc.error}", round=index)
+            # Not the role's failure (it goes on with the next round): reported as rejected.
+            self.emit("rejected", f"attestation refused: {exc.error}", round=index)
             return self.chain.pending(self.task_id)
         attested = [e for e in receipt.events if e.name == "AggregateAttested"]
         agrees = bool(attested[0].attributes.get("agrees")) if attested else expected is not None
