@@ -86,7 +86,9 @@ class DPSGDClient:
         xs, ys = x.astype(np.float32), y.astype(np.int32)
         # Test seeds are mixed with the data seed through a SeedSequence: distinct streams for
         # every (noise seed, data seed) pair, even equal ones.
-        entropy = secrets.randbits(128) if noise_seed is None else [noise_seed, data_seed]
+        entropy: int | list[int] = (
+            secrets.randbits(128) if noise_seed is None else [noise_seed, data_seed]
+        )
         rng = np.random.default_rng(entropy)
         std = float(dp.noise_multiplier * dp.clip)
         expected = float(dp.sampling_rate * n)

@@ -27,7 +27,7 @@ from .state import write_atomic
 if TYPE_CHECKING:
     from ..fl.secagg import KeyDocument, MaskedUpdate, TrainerSecret
     from .base import Role
-    from .chainview import TaskView
+    from .chainview import TaskView, UpdateView
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +205,11 @@ def submitted_updates(
     index: int,
     base: Weights,
     keys: dict[str, KeyDocument],
+    updates: dict[str, UpdateView] | None = None,
 ) -> tuple[dict[str, MaskedUpdate], list[Rejected]]:
     """The round's submitted set: members of the masking set with a revealed, well-formed
-    masked update (in address order); the others' updates are rejected with the reason."""
+    masked update (in address order); the others' updates are rejected with the reason.
+    ``updates``: the round's revealed updates as read once by the caller (else read now)."""
     from ..fl.secagg import SecAggError, decode_masked, scale_bits
 
     clip = clip_of(task)
@@ -215,7 +217,9 @@ def submitted_updates(
     layout = layout_of(base)
     submitted: dict[str, MaskedUpdate] = {}
     rejected: list[Rejected] = []
-    for update in order_updates(role.chain.updates(role.task_id, index), index):
+    if updates is None:
+        updates = role.chain.updates(role.task_id, index)
+    for update in order_updates(updates, index):
         if update.trainer not in keys:
             rejected.append(Rejected(update.trainer, "not in the round's masking set"))
             continue
@@ -256,7 +260,8 @@ def unmask_round(role: Role, task: TaskView, index: int, base: Weights) -> Secur
     from .combine import previous_base
 
     keys, _ = round_keys(role, index)
-    submitted, rejected = submitted_updates(role, task, index, base, keys)
+    updates = role.chain.updates(role.task_id, index)  # one read: the round may end meanwhile
+    submitted, rejected = submitted_updates(role, task, index, base, keys, updates)
     documents = {
         holder: data
         for holder, ref in role.chain.unmask_shares(role.task_id, index).items()
@@ -275,7 +280,6 @@ def unmask_round(role: Role, task: TaskView, index: int, base: Weights) -> Secur
     spec = role.spec(task)
     previous = previous_base(role.store, role.learning, spec, task, index, base)
     weights = role.learning.server_step(spec, base, result.mean(), previous)
-    updates = role.chain.updates(role.task_id, index)
     digest = updates_digest([updates[t].content.digest for t in result.included])
     return SecureAggregate(
         weights, role.learning.encode(weights), list(result.included), rejected, digest
