@@ -18,10 +18,10 @@ Rows (targets from the issue):
   parameters (no dropout): decode, sum, rebuild 100 self-mask seeds from 67 shares each, remove
   their masks, check the bound. The masking itself (each trainer's) is not timed here.
 - ``secagg_round_seconds_ratio`` (<= 1.5), ``secagg_dropout_recovered`` (1) and
-  ``secagg_verifier_digest_match`` (1): 10 trainers, an aggregator and a verifier run as the
-  roles' own code (``roles/trainer.py`` ...) in threads of this process, against a fresh
-  ``node-decentralml --dev`` and Kubo, on two tasks side by side: the clip rule in the clear
-  and the same with secure aggregation. A round's time is the interval between two aggregates
+  ``secagg_verifier_digest_match`` (1): 10 trainers, an aggregator and a verifier, each its
+  own ``decentralml train|aggregate|verify`` process (as on their own hosts), against a fresh
+  ``node-decentralml --dev`` and Kubo, on two tasks one after the other in the same run: the
+  clip rule in the clear and the same with secure aggregation (6-block challenge windows). A round's time is the interval between two aggregates
   submitted (steady state, median). In the masked task's last round 3 of the 10 trainers stop
   right after revealing (before publishing shares): the aggregate must still include all 10,
   equal the clip-rule FedAvg of the 10 deltas (recomputed here, training being deterministic)

@@ -215,7 +215,7 @@ def run_chain_scenario(
                     max_trainers=trainers,
                     trainer_stake=UNIT,
                     round_length=40,
-                    challenge_window=4,
+                    challenge_window=6,
                     aggregation=CLIP_RULE,
                     privacy=privacy,
                 )
@@ -241,6 +241,11 @@ def run_chain_scenario(
                 out[f"{name}_round_s"] = _round_seconds(run)
                 out[f"{name}_verified"] = len(run.of("verifier", "verified"))
                 out[f"{name}_challenged"] = len(run.of("verifier", "challenged"))
+                out[f"{name}_verifier_log"] = [
+                    f"{e.phase} r{e.round}: {e.message}"
+                    for e in run.events
+                    if e.role == "verifier" and e.phase not in ("waiting", "fetching")
+                ][-12:]
                 if name == "masked":
                     out.update(_check_dropout_round(run, dml, store, spec, shards, task, keys))
             out["verifier_match"] = (
