@@ -219,3 +219,25 @@ def test_model_register_refuses_bad_codes_before_connecting(
         capsys, *base, "--licence", "MIT", "--jurisdiction", "DE", "--jurisdiction", "XX"
     )
     assert code == EXIT_USAGE and "invalid jurisdiction 'XX'" in err, err
+
+
+def test_every_command_has_its_handler() -> None:
+    """Each command's ``handler`` names a function of ``cli.commands`` (handlers live in
+    several modules re-exported there; a module left out breaks its commands only at run)."""
+    import argparse
+
+    from decentralml.core.cli import build_parser, commands
+
+    def handlers(parser: argparse.ArgumentParser) -> list[str]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    handler = child.get_default("handler")
+                    found += [handler] if handler else handlers(child)
+        return found
+
+    names = handlers(build_parser())
+    assert len(names) > 50 and "task_create" in names
+    missing = [n for n in names if not callable(getattr(commands, n, None))]
+    assert missing == []
