@@ -533,5 +533,5 @@ __all__ = ["UnknownAccount"]
 
 from .dev import *  # noqa: E402,F403 - dev stack handlers (decentralml dev ...)
 from .protocol import *  # noqa: E402,F403 - protocol handlers live in their own module
-from .tasks import *  # noqa: E402,F403 - task handlers (list, show, trainers, create)
 from .roles import *  # noqa: E402,F403 - the long-running role commands
+from .tasks import *  # noqa: E402,F403 - task handlers (list, show, trainers, create)

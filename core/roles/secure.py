@@ -48,6 +48,14 @@ def clip_of(task: TaskView) -> float:
     return int(rule.split(":", 1)[1]) / 1_000_000
 
 
+def scale_of(task: TaskView) -> tuple[float, int]:
+    """``(clip bound, fixed-point bits)`` of the task's masked updates."""
+    from ..fl.secagg import scale_bits
+
+    clip = clip_of(task)
+    return clip, scale_bits(task.max_trainers, clip)
+
+
 def layout_of(base: Weights) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return tuple((name, tuple(int(d) for d in array.shape)) for name, array in base.items())
 
@@ -141,7 +149,7 @@ def masked_payload(
 ) -> bytes:
     """This trainer's masked update for round ``index`` (raises SecAggError if it cannot
     take part: not a member, or its own keys unusable)."""
-    from ..fl.secagg import SecAggError, mask_update, scale_bits
+    from ..fl.secagg import SecAggError, mask_update
 
     keys, excluded = round_keys(role, index)
     me = role.chain.address
@@ -152,7 +160,7 @@ def masked_payload(
     if secret is None:
         raise SecAggError(f"the secure-aggregation secret is missing from {role.journal.directory}")
     ordered = {name: delta[name] for name in base}
-    clip = clip_of(task)
+    clip, bits = scale_of(task)
     update = mask_update(
         secret,
         task=role.task_id,
@@ -162,7 +170,7 @@ def masked_payload(
         delta=ordered,
         samples=samples,
         clip=clip,
-        bits=scale_bits(task.max_trainers, clip),
+        bits=bits,
     )
     return update.encode()
 
@@ -210,10 +218,9 @@ def submitted_updates(
     """The round's submitted set: members of the masking set with a revealed, well-formed
     masked update (in address order); the others' updates are rejected with the reason.
     ``updates``: the round's revealed updates as read once by the caller (else read now)."""
-    from ..fl.secagg import SecAggError, decode_masked, scale_bits
+    from ..fl.secagg import SecAggError, decode_masked
 
-    clip = clip_of(task)
-    bits = scale_bits(task.max_trainers, clip)
+    _, bits = scale_of(task)
     layout = layout_of(base)
     submitted: dict[str, MaskedUpdate] = {}
     rejected: list[Rejected] = []

@@ -113,8 +113,7 @@ class Trainer(Role):
     # ---- one block -------------------------------------------------------------------------------
     def step(self, block: int) -> None:
         task = self.require_task()
-        if self.options.max_rounds is not None and self.done_rounds() >= self.options.max_rounds:
-            raise RoleFinished(f"{self.done_rounds()} rounds submitted")
+        self._stop_if_done()
         self._ensure_joined(task)
         current = self.chain.round(self.task_id)
         if current is None or current.status != "Open":
@@ -127,11 +126,7 @@ class Trainer(Role):
             # Every member online publishes its shares, whether or not it submitted.
             if not record.get("shares") and secure.publish_shares(self, task, index, current.base):
                 self.journal.update_round(index, shares=True)
-                if (
-                    self.options.max_rounds is not None
-                    and self.done_rounds() >= self.options.max_rounds
-                ):
-                    raise RoleFinished(f"{self.done_rounds()} rounds submitted")
+                self._stop_if_done()
             return
         if record.get("status") in ("submitted", "missed", "refused"):
             self.emit("waiting", f"round {index}: {record['status']}", round=index, once=True)
@@ -148,7 +143,7 @@ class Trainer(Role):
             self.emit("submitted", "update already on chain", round=index, samples=mine.samples)
             return
         if self.chain.commitments(self.task_id, index).get(self.chain.address) == index:
-            self._reveal(current, block, self.journal.round(index))
+            self._reveal(task, current, block, self.journal.round(index))
             return
         if block + 1 > current.deadline:
             self.journal.update_round(index, status="missed")
@@ -269,7 +264,9 @@ class Trainer(Role):
             samples=samples,
         )
 
-    def _reveal(self, current: RoundView, block: int, record: dict[str, Any]) -> None:
+    def _reveal(
+        self, task: TaskView, current: RoundView, block: int, record: dict[str, Any]
+    ) -> None:
         """Publish the committed update's bytes and open the commitment, in the reveal window."""
         index = current.index
         path = self._update_path(index)
@@ -347,7 +344,11 @@ class Trainer(Role):
         if self.exit_after_reveal is not None and index >= self.exit_after_reveal:
             log.warning("fault injection: stopping right after revealing round %d", index)
             raise RoleFinished(f"fault injection: stopped after revealing round {index}")
-        self._leave_if_spent(index)
+        self._leave_if_spent(task, index)
+        self._stop_if_done()
+
+    def _stop_if_done(self) -> None:
+        """End the role once ``max_rounds`` rounds are done."""
         if self.options.max_rounds is not None and self.done_rounds() >= self.options.max_rounds:
             raise RoleFinished(f"{self.done_rounds()} rounds submitted")
 
@@ -355,31 +356,30 @@ class Trainer(Role):
     def _refuse(self, index: int, budget: Budget, epsilon: float) -> None:
         """Refuse a round that would pass the budget, leave the task, and stop."""
         self.journal.update_round(index, status="refused", epsilon=epsilon)
+        spent = budget.epsilon()
         self.emit(
             "rejected",
             f"round {index} would take {budget.describe(epsilon)} past the task's budget: "
             "refusing it and leaving the task",
             round=index,
-            epsilon=budget.epsilon(),
+            epsilon=spent,
         )
         self._leave()
-        raise RoleFinished(f"privacy budget spent ({budget.describe(budget.epsilon())})")
+        raise RoleFinished(f"privacy budget spent ({budget.describe(spent)})")
 
-    def _leave_if_spent(self, index: int) -> None:
+    def _leave_if_spent(self, task: TaskView, index: int) -> None:
         """After a round, leave at once if the next would not fit the budget, so the trainer
         is released before it is due in a round it must refuse."""
-        task = self.chain.task(self.task_id)
-        if task is None:
-            return
         budget = Budget.of(self.journal, task, self.spec(task))
         if budget is None or budget.allows(index + 1)[0]:
             return
+        spent = budget.epsilon()
         self.emit(
             "waiting",
-            f"the next round would pass the task's budget ({budget.describe(budget.epsilon())}):"
+            f"the next round would pass the task's budget ({budget.describe(spent)}):"
             " leaving the task",
             round=index,
-            epsilon=budget.epsilon(),
+            epsilon=spent,
         )
         self._leave()
 
