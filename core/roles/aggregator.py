@@ -34,6 +34,7 @@ from .combine import (
     screen_free_riders,
 )
 from .learning import Weights, rule_text
+from .replicas import Prefetcher
 
 Combined = tuple[bytes, list[str], list[Rejected], Screened | None]
 """An aggregate's bytes, the included trainers, the rejected updates, the screening."""
@@ -68,6 +69,7 @@ class Aggregator(Role):
         super().__init__(*args, **kw)
         self.tamper = tamper
         self.pause_after_fetch = pause_after_fetch
+        self.prefetch = Prefetcher(self.store)
         self._params: dict[str, Any] | None = None
 
     def aggregation_period(self) -> int:
@@ -181,6 +183,8 @@ class Aggregator(Role):
             else:
                 what = f"{current.submissions} of {current.commitments} updates revealed"
             self.emit("waiting", what, round=index, once=True)
+            # Pin each update as soon as it is revealed: its trainer's peer may not last.
+            self.prefetch.round(self.chain, self.task_id, current)
             return
         record = self.journal.round(index)
         if record.get("status") == "no-valid-update":
@@ -259,6 +263,11 @@ class Aggregator(Role):
         checked: list[Checked] = []
         rejected: list[Rejected] = []
         for update in order_updates(self.chain.updates(self.task_id, index), index):
+            if update.round == index and not self.prefetch.ensure(update.content.cid):
+                reason = self.prefetch.unavailable_reason(update.content.cid)
+                rejected.append(Rejected(update.trainer, reason, kind="unavailable"))
+                self.emit("rejected", f"{update.trainer}: {reason}", round=index)
+                continue
             result = check_update(
                 self.store,
                 self.learning,

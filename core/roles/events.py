@@ -40,6 +40,7 @@ PHASES: Final[tuple[str, ...]] = (
     "uploading",
     "submitting",
     "submitted",
+    "replicated",
     "aggregating",
     "aggregated",
     "verifying",

@@ -21,7 +21,7 @@ from ..chain.commitment import new_salt
 from ..errors import ExtrinsicFailed, TrainingError
 from ..storage.cid import compute_cid
 from ..types import ContentRef
-from . import secure
+from . import replicas, secure
 from .base import Role, RoleFailed, RoleFinished
 from .budget import Budget
 from .chainview import RoundView, TaskView, content_ref
@@ -58,7 +58,9 @@ class Trainer(Role):
         return sum(
             1
             for r in self.journal.rounds().values()
-            if r.get("status") == "submitted" and (r.get("shares") or not self._secure)
+            if r.get("status") == "submitted"
+            and (r.get("shares") or not self._secure)
+            and (r.get("held_by") or "sent_before" not in r)
         )
 
     # ---- start: data and spec are checked before anything is staked --------------------------
@@ -113,9 +115,10 @@ class Trainer(Role):
     # ---- one block -------------------------------------------------------------------------------
     def step(self, block: int) -> None:
         task = self.require_task()
+        current = self.chain.round(self.task_id)
+        self._follow_replicas(current)
         self._stop_if_done()
         self._ensure_joined(task)
-        current = self.chain.round(self.task_id)
         if current is None or current.status != "Open":
             state = "no round running" if current is None else f"round {current.status}"
             self.emit("waiting", state, round=None if current is None else current.index, once=True)
@@ -307,6 +310,9 @@ class Trainer(Role):
         loss = float(record["loss"])
         accuracy = float(record["accuracy"])
         self.emit("submitting", f"revealing update {ref.cid}", round=index, samples=samples)
+        # Nobody can ask for the content before the reveal names it: what peers are sent
+        # from now on is this update.
+        sent_before = replicas.sent_snapshot(self.store)
         try:
             receipt = self.chain.reveal_update(
                 self.task_id,
@@ -331,6 +337,8 @@ class Trainer(Role):
         self.journal.update_round(
             index, status="submitted", block=receipt.block_number, extrinsic=receipt.extrinsic_hash
         )
+        if sent_before is not None:
+            self.journal.update_round(index, sent_before=sent_before)
         with contextlib.suppress(OSError):
             path.unlink()
         self.emit(
@@ -346,6 +354,31 @@ class Trainer(Role):
             raise RoleFinished(f"fault injection: stopped after revealing round {index}")
         self._leave_if_spent(task, index)
         self._stop_if_done()
+
+    def _follow_replicas(self, current: RoundView | None) -> None:
+        """Report each revealed update once another IPFS peer holds all of it; until then the
+        round does not count as done (see :mod:`.replicas`). Once the round has moved on
+        (aggregated, or over) the aggregate decides, and following stops."""
+        for index, record in self.journal.rounds().items():
+            if record.get("status") != "submitted" or record.get("held_by"):
+                continue
+            if "sent_before" not in record:
+                continue
+            ref = content_ref(record["update"])
+            peer = replicas.held_by(self.store, ref.size, record["sent_before"])
+            if peer is not None:
+                self.journal.update_round(index, held_by=peer)
+                self.emit("replicated", f"update {ref.cid} held by peer {peer}", round=index)
+            elif current is None or current.index != index or current.aggregate is not None:
+                self.journal.update_round(index, held_by="unconfirmed")
+                self.emit(
+                    "waiting",
+                    f"round {index} moved on before a peer was seen holding update {ref.cid}",
+                    round=index,
+                )
+            else:
+                what = f"update {ref.cid}: no other peer holds it yet"
+                self.emit("waiting", what, round=index, once=True)
 
     def _stop_if_done(self) -> None:
         """End the role once ``max_rounds`` rounds are done."""

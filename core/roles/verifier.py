@@ -35,6 +35,7 @@ from .combine import (
     screen_free_riders,
 )
 from .learning import rule_text, updates_digest
+from .replicas import Prefetcher
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Verifier(Role):
         super().__init__(*args, **kw)
         self.data_path = data
         self.dataset: Any = None
+        self.prefetch = Prefetcher(self.store)
 
     def verified_rounds(self) -> int:
         return sum(1 for r in self.journal.rounds().values() if r.get("verdict"))
@@ -67,6 +69,8 @@ class Verifier(Role):
         ):
             raise RoleFinished(f"{self.verified_rounds()} aggregates verified")
         self._bond(task)
+        # Pin the open round's updates as they are revealed (see .replicas).
+        self.prefetch.round(self.chain, self.task_id, self.chain.round(self.task_id))
         # The aggregated round in its challenge window; trainers already train the next.
         current = self.chain.pending(self.task_id)
         if current is None:

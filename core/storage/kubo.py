@@ -53,7 +53,7 @@ class ContentStore(Protocol):
 
     def fetch_to(self, ref: ContentRef, dest: Path) -> ContentRef: ...
 
-    def pin(self, cid: str) -> None: ...
+    def pin(self, cid: str, *, timeout_s: float | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -291,11 +291,26 @@ class KuboStore:
             raise IntegrityError(f"the bytes fetched for {cid} hash to CID {got}")
         return ContentRef(cid=cid, digest=digest, size=size)
 
-    def pin(self, cid: str) -> None:
-        with self._post("pin/add", params={"arg": cid}, what=f"pin {cid}") as response:
+    def pin(self, cid: str, *, timeout_s: float | None = None) -> None:
+        """Fetch ``cid`` (from any swarm peer, over bitswap) and pin it here. With
+        ``timeout_s`` Kubo gives up after that long (content no peer serves fails fast)."""
+        params = {"arg": cid}
+        if timeout_s is not None:
+            params["timeout"] = f"{timeout_s:g}s"
+        with self._post("pin/add", params=params, what=f"pin {cid}") as response:
             pins = response.json().get("Pins", [])
         if cid not in pins:
             log.debug("pin/add answered %s for %s", pins, cid)
+
+    def sent_to_peers(self) -> dict[str, int]:
+        """Bytes of blocks this node has sent to each connected peer (its bitswap ledgers)."""
+        with self._post("swarm/peers", what="swarm peers") as response:
+            peers = [p["Peer"] for p in response.json().get("Peers") or []]
+        sent = {}
+        for peer in peers:
+            with self._post("bitswap/ledger", params={"arg": peer}, what="bitswap ledger") as r:
+                sent[peer] = int(r.json().get("Sent", 0))
+        return sent
 
     def is_pinned(self, cid: str) -> bool:
         try:

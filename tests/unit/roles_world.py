@@ -41,6 +41,9 @@ TASK = 0
 class FakeStore:
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.pinned: set[str] = set()
+        self.served: dict[str, int] = {}
+        """Bytes of each content others fetched and pinned."""
 
     @staticmethod
     def ref_of(data: bytes) -> ContentRef:
@@ -68,8 +71,33 @@ class FakeStore:
         dest.write_bytes(self.cat(ref))
         return ref
 
-    def pin(self, cid: str) -> None:
-        pass
+    def pin(self, cid: str, *, timeout_s: float | None = None) -> None:
+        # What Kubo does for content no reachable peer serves.
+        if cid not in self.blobs:
+            raise StorageError(f"pin {cid}: context deadline exceeded after {timeout_s} s")
+        if cid not in self.pinned:
+            self.served[cid] = self.served.get(cid, 0) + len(self.blobs[cid])
+        self.pinned.add(cid)
+
+
+class PeerStore:
+    """One participant's own IPFS peer over the shared FakeStore: it can report only what it
+    sent of the content it added itself (what Kubo's bitswap ledgers count)."""
+
+    def __init__(self, shared: FakeStore) -> None:
+        self.shared = shared
+        self.added: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.shared, name)
+
+    def add_bytes(self, data: bytes, *, pin: bool = True) -> StoredContent:
+        stored = self.shared.add_bytes(data, pin=pin)
+        self.added.add(stored.ref.cid)
+        return stored
+
+    def sent_to_peers(self) -> dict[str, int]:
+        return {"peer": sum(self.shared.served.get(cid, 0) for cid in self.added)}
 
 
 # ---- learning ------------------------------------------------------------------------------------
@@ -593,7 +621,7 @@ class World:
     def trainer(self, who: str, samples: int = 10, target: float = 1.0, **kw: Any) -> Trainer:
         return Trainer(
             FakeChain(self.ledger, who),
-            self.store,
+            PeerStore(self.store),  # type: ignore[arg-type]
             self.learning,
             self.journal("trainer", who),
             self.log(),
