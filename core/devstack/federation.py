@@ -39,6 +39,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -57,9 +58,18 @@ from .fedplan import (
     plan_federation,
 )
 from .fedproc import ProcessHandle, federation_down
-from .netns import Netns, NetnsUnavailable, NetPlan, exec_prefix, unavailable_reason
+from .linkemu import write_conditions
+from .netns import (
+    Netns,
+    NetnsUnavailable,
+    NetPlan,
+    QdiscUnavailable,
+    exec_prefix,
+    unavailable_reason,
+)
 
 log = logging.getLogger(__name__)
+LINKEMU = "decentralml.core.devstack.linkemu"
 Isolate = Literal["auto", "require", "never"]
 Progress = Callable[[str], None]
 # Straight to the participants' addresses: never through a proxy from the environment.
@@ -89,6 +99,7 @@ class Federation:
         self.participants: dict[str, Participant] = {}
         self.processes: dict[str, ProcessHandle] = {}
         self.peer_ids: dict[str, str] = {}  # participant -> libp2p id (node or Kubo)
+        self.conditions_by: str | None = None  # "netem" or "linkemu" while conditions apply
 
     # -- queries
     @property
@@ -340,8 +351,56 @@ class Federation:
         return [self.net.slot(p.index, p.name) for p in chosen]
 
     def netem(self, delay_ms: int, loss_pct: float, names: Sequence[str] | None = None) -> None:
-        """Delay and drop what each participant (default: all) sends, with ``tc netem``."""
-        Netns(self.net).netem(self._slots(names), delay_ms, loss_pct)
+        """Delay and drop what each participant (default: all) sends, with ``tc netem``; on a
+        kernel without it, for everyone, with the userspace emulator (``linkemu.py``)."""
+        try:
+            Netns(self.net).netem(self._slots(names), delay_ms, loss_pct)
+            self.conditions_by = "netem"
+        except QdiscUnavailable as exc:
+            if names:
+                raise QdiscUnavailable(f"{exc}; the userspace emulator applies to all") from None
+            self._emulate(delay_ms, loss_pct)
+            self.conditions_by = "linkemu"
+
+    @property
+    def _emulator_control(self) -> Path:
+        return self.home / "run" / "linkemu.json"
+
+    def _emulate(self, delay_ms: int, loss_pct: float) -> None:
+        write_conditions(self._emulator_control, delay_ms, loss_pct)
+        handle = self.processes.get("links.emulator")
+        if handle is not None and handle.alive():
+            return
+        slots = self._slots(None)
+        for slot in slots:
+            self._run([*exec_prefix(slot), sys.executable, "-m", LINKEMU, "offloads-off",
+                       slot.peer_veth])  # fmt: skip
+        ready = Path(f"{self._emulator_control}.ready")
+        ready.unlink(missing_ok=True)
+        tap = f"{self.net.prefix}emu0"
+        argv = [sys.executable, "-m", LINKEMU, "serve", str(self._emulator_control), tap]
+        argv += [slot.host_veth for slot in slots]
+        log_path = self.home / "logs" / "links.emulator.log"
+        child, record = spawn("links.emulator", argv, log_path)
+        write_record(self.home / "run" / "links.emulator.pid", record)
+        host = self.participants[
+            "alice"
+        ]  # a record needs a participant: the emulator is the host's
+        self.processes["links.emulator"] = ProcessHandle(
+            "links.emulator", host, argv, {}, log_path, record, child
+        )
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise DevStackError(f"the link emulator did not start; see {log_path}")
+            time.sleep(0.1)
+        # The tap joins the bridge first, then each veth leaves it for the emulator.
+        self._run(["ip", "link", "set", tap, "master", self.net.bridge])
+        self._run(["ip", "link", "set", tap, "up"])
+        for slot in slots:
+            self._run(["ip", "link", "set", slot.host_veth, "promisc", "on"])
+            self._run(["ip", "link", "set", slot.host_veth, "nomaster"])
+        self.progress(f"links through the userspace emulator: {delay_ms} ms, {loss_pct:g} % loss")
 
     def shape(self, rate_kbit: int, names: Sequence[str] | None = None) -> None:
         """Cap what each participant sends at ``rate_kbit`` (``tc tbf``)."""
@@ -349,6 +408,13 @@ class Federation:
 
     def clear_conditions(self, names: Sequence[str] | None = None) -> None:
         Netns(self.net).clear_netem(self._slots(names))
+        handle = self.processes.pop("links.emulator", None)
+        if handle is not None:
+            for slot in self._slots(None):  # back on the bridge, then the emulator stops
+                self._run(["ip", "link", "set", slot.host_veth, "master", self.net.bridge])
+            handle.stop()
+            (self.home / "run" / "links.emulator.pid").unlink(missing_ok=True)
+        self.conditions_by = None
 
     # -- down
     def down(self) -> list[str]:

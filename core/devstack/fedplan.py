@@ -192,6 +192,10 @@ def node_argv(binary: Path, p: Participant, bootnodes: list[str]) -> list[str]:
         "--no-prometheus",
         "--no-telemetry",
         "--no-mdns",
+        # Every finalized block's state is kept, so an audit (core/devstack/audit.py) can
+        # compare balances at any two blocks of a rehearsal.
+        "--state-pruning",
+        "archive-canonical",
     ]
     if p.netns is not None:
         # Every interface *of its namespace*: its loopback and its bridge address, as a
