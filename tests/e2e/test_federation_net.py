@@ -316,3 +316,65 @@ def test_an_aggregator_killed_after_fetching_is_replaced_and_never_submits_stale
     print(f"aggregator kill: standby following {outcome.recovery_s:.1f} s after its start; "
           f"notes {outcome.notes}")  # fmt: skip
     assert outcome.recovery_s is not None and outcome.recovery_s <= 30
+
+
+def console_shows(url: str, task: int, addresses: list[str], tmp: Path) -> str:
+    """The console (headless, Pilot) on the validator at ``url``: the task's detail must list
+    every trainer and the verifier; returns what it shows."""
+    import asyncio
+
+    from decentralml.core.config import load_config
+    from decentralml.tui.app import ConsoleApp
+    from decentralml.tui.chain_backend import ChainBackend
+    from decentralml.tui.screens.tasks import TaskDetailScreen
+    from decentralml.tui.widgets.status import short
+
+    from tests.tui.helpers import screen_text, until
+
+    overrides = {"chain": {"url": url}, "keys": {"keystore": str(tmp / "keystore")}}
+    backend = ChainBackend(load_config(None, overrides=overrides))
+    app = ConsoleApp(backend, events_dir=tmp, poll_interval=0.5)
+    shown = ""
+
+    async def go() -> None:
+        nonlocal shown
+        async with app.run_test(size=(120, 50)) as pilot:
+            await until(pilot, lambda: getattr(app.screen, "loaded", False), "tasks", 120)
+            row = backend.task(task)
+            assert row is not None
+            app.push_screen(TaskDetailScreen(row, backend.token(row.asset)))
+
+            def everyone() -> bool:
+                text = screen_text(app)
+                return (
+                    f"Participants ({TRAINERS})" in text
+                    and all(short(a) in text for a in addresses)
+                    and "1 bonded" in text
+                )
+
+            await until(pilot, everyone, f"every participant on {url}", 180)
+            shown = screen_text(app)
+
+    try:
+        asyncio.run(go())
+    finally:
+        backend.close()
+    return shown
+
+
+def test_the_console_on_any_validator_shows_every_participant(
+    scenarios: Scenarios, tmp_path: Path
+) -> None:
+    """`decentralml --url <any validator> console` shows the same task with every trainer and
+    the bonded verifier while the federation trains it."""
+    fed, orgs = scenarios.fed, scenarios.orgs
+    task = orgs.create_task("netns-console", rounds=2, round_length=20)
+    roles = scenarios.start(task, 2)
+    trainers = [orgs.addresses[n] for n in orgs.names if n.startswith("trainer")]
+    try:
+        for v in fed.validators:
+            text = console_shows(v.rpc_url, task, trainers, tmp_path / v.name)
+            assert f"Task {task}" in text, text
+        scenarios.wait_done(roles, 400)
+    finally:
+        scenarios.stop(roles)

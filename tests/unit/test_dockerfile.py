@@ -155,3 +155,28 @@ def test_compose_node_flags_exist() -> None:
         "--json",
     }
     assert used - node_flags - cli_flags == set()
+
+
+def test_compose_gives_every_participant_its_own_ipfs_peer(compose: dict[str, Any]) -> None:
+    """The layout of the rehearsal federation: a Kubo service and volume per participant,
+    each role on its own Kubo (the sponsor on its organisation's, the aggregator's) and the
+    trainers spread over the validators' RPC."""
+    services = compose["services"]
+    roles = ["trainer-1", "trainer-2", "trainer-3", "aggregator", "verifier"]
+    assert "ipfs" not in services
+    validators = set()
+    for name in roles:
+        kubo = services[f"ipfs-{name}"]
+        assert _command(kubo) == ["ipfs", "daemon"]
+        assert kubo["volumes"] == [f"ipfs-{name}:/ipfs"] and f"ipfs-{name}" in compose["volumes"]
+        env = services[name]["environment"]
+        assert env["DECENTRALML_IPFS_API"] == f"http://ipfs-{name}:5001"
+        validators.add(env["DECENTRALML_CHAIN_URL"])
+    assert validators == {"ws://alice:9944", "ws://bob:9944", "ws://charlie:9944"}
+    assert services["seed"]["environment"]["DECENTRALML_IPFS_API"] == "http://ipfs-aggregator:5001"
+    genesis = services["genesis"]
+    assert {f"ipfs-{n}:/ipfs/{n}" for n in roles} <= set(genesis["volumes"])
+    script = " ".join(_command(genesis))
+    # Peers by configuration only: no bootstrap, no routing, no mDNS.
+    for setting in ("Peering.Peers", "Bootstrap '[]'", "Routing.Type none", "MDNS.Enabled false"):
+        assert setting in script, setting
