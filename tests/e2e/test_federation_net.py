@@ -23,46 +23,23 @@ from pathlib import Path
 import pytest
 from decentralml.core.devstack.binaries import find_ipfs_binary
 from decentralml.core.devstack.federation import Federation
-from decentralml.core.devstack.fedfaults import Outcome, Scenarios, wait_until
+from decentralml.core.devstack.fedfaults import Scenarios, wait_until
 from decentralml.core.devstack.fedplan import Participant
-from decentralml.core.devstack.fedroles import Organisations
-from decentralml.core.devstack.netns import (
-    Netns,
-    NetPlan,
-    ours_links,
-    ours_netns,
-    teardown,
-)
+from decentralml.core.devstack.netns import NetPlan
+
+from tests.e2e import fedrun
 
 pytestmark = [pytest.mark.chain, pytest.mark.ipfs]
 
 # Not the default prefix and subnet of `decentralml dev up --federation`, so a developer's
 # federation on the same machine is left alone.
 NET = NetPlan(prefix="dmlt", subnet="10.78.0")
-TRAINERS = 4
+TRAINERS = fedrun.TRAINERS
 
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    if os.geteuid() != 0:
-        pytest.skip(
-            "the federation would NOT be isolated: network namespaces need root "
-            "(run scripts/test as root to exercise the one-namespace-per-participant setup)"
-        )
-    teardown(NET.prefix)  # leftovers of a run that was killed
-    federation = Federation(
-        tmp_path_factory.mktemp("fed"), TRAINERS, isolate="require", net=NET, progress=print
-    )
-    t0 = time.monotonic()
-    try:
-        federation.up()
-        print(f"federation of {len(federation.participants)} up in {time.monotonic() - t0:.1f} s")
-        yield federation
-    finally:
-        federation.down()
-        net = Netns(NET)
-        assert not ours_netns(net.netns_names(), NET.prefix), "namespaces left behind"
-        assert not ours_links(net.link_names(), NET.prefix), "links left behind"
+    yield from fedrun.federation(tmp_path_factory.mktemp("fed"), NET)
 
 
 def in_ns(fed: Federation, p: Participant, code: str) -> str:
@@ -241,23 +218,9 @@ def test_shaped_links_still_finalize_and_fetch(fed: Federation) -> None:
     assert Path("/run/netns", f"{NET.prefix}-alice").exists()
 
 
-PASSWORD = "netns-federation-test"
-
-
 @pytest.fixture(scope="module")
 def scenarios(fed: Federation) -> Scenarios:
-    """Every organisation's funded account and the demo data on the participants' hosts."""
-    orgs = Organisations(fed, PASSWORD)
-    orgs.fund()
-    orgs.demo_data()
-    return Scenarios(fed, orgs)
-
-
-def audited_ok(outcome: Outcome) -> None:
-    """Every account's free + held reconciles with the events; no update lost or doubled."""
-    assert outcome.audit is not None
-    assert outcome.audit.ok, outcome.audit.describe()
-    assert outcome.audit.updates_revealed > 0
+    return fedrun.scenarios(fed)
 
 
 def test_a_round_across_namespaces_moves_updates_by_bitswap_only(scenarios: Scenarios) -> None:
@@ -269,7 +232,7 @@ def test_a_round_across_namespaces_moves_updates_by_bitswap_only(scenarios: Scen
     agg = fed.participants["aggregator"]
     received = json.loads(fed.ipfs(agg, "stats", "bitswap", "--enc=json"))["BlocksReceived"]
     outcome = scenarios.rounds("netns-bc", 2)
-    audited_ok(outcome)
+    fedrun.audited_ok(outcome)
     assert outcome.notes["attested"] == 2
     print(f"clean rounds: {outcome.round_seconds} s")
     # The aggregator's Kubo received the updates from its peers (it never had them).
@@ -281,41 +244,16 @@ def test_rounds_finalize_under_100ms_delay_and_1pct_loss(scenarios: Scenarios) -
     fed = scenarios.fed
     fed.netem(100, 1.0)
     try:
-        # A challenge window of 4 blocks: with 2, attestations sent over these links arrive
-        # after the window closed (measured: 0 of 2 included; the rounds finalize anyway).
-        outcome = scenarios.rounds("netem-bc", 2, challenge_window=4)
+        # A challenge window of 8 blocks (16 s): an extrinsic sent over these links takes about
+        # 10 s to be included (transaction gossip, then the block), so with 2 or 4 blocks the
+        # verifier's attestations arrive after the window (measured: 0 of 2; rounds finalize).
+        outcome = scenarios.rounds("netem-bc", 2, challenge_window=8)
         by = fed.conditions_by
     finally:
         fed.clear_conditions()
-    audited_ok(outcome)
+    fedrun.audited_ok(outcome)
     print(f"rounds under 100 ms / 1 % ({by}): {outcome.round_seconds} s, {outcome.notes}")
     assert outcome.notes["attested"] == 2
-
-
-def test_a_trainers_kubo_killed_once_its_update_is_on_chain_loses_nothing(
-    scenarios: Scenarios,
-) -> None:
-    outcome = scenarios.kubo_kill()
-    audited_ok(outcome)
-    print(f"kubo kill: back in the swarm {outcome.recovery_s:.1f} s after its restart")
-    assert outcome.recovery_s is not None and outcome.recovery_s <= 30
-
-
-def test_a_trainer_killed_mid_training_is_slashed_once_and_rejoins(scenarios: Scenarios) -> None:
-    outcome = scenarios.trainer_kill()
-    audited_ok(outcome)
-    print(f"trainer kill: following the chain {outcome.recovery_s:.1f} s after its restart")
-    assert outcome.recovery_s is not None
-
-
-def test_an_aggregator_killed_after_fetching_is_replaced_and_never_submits_stale(
-    scenarios: Scenarios,
-) -> None:
-    outcome = scenarios.aggregator_kill()
-    audited_ok(outcome)
-    print(f"aggregator kill: standby following {outcome.recovery_s:.1f} s after its start; "
-          f"notes {outcome.notes}")  # fmt: skip
-    assert outcome.recovery_s is not None and outcome.recovery_s <= 30
 
 
 def console_shows(url: str, task: int, addresses: list[str], tmp: Path) -> str:
