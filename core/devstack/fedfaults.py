@@ -111,6 +111,14 @@ class Scenarios:
         )
         self.progress(f"{outcome.name}: {outcome.audit.describe()}")
 
+    def _begin(
+        self, name: str, model: str, rounds: int, round_length: int
+    ) -> tuple[Outcome, Any, int]:
+        """A task for a scenario, its outcome, a chain client and the block it starts from."""
+        task = self.orgs.create_task(model, rounds=rounds, round_length=round_length)
+        client = self.client()
+        return Outcome(name, task), client, client.block_number()
+
     def start(self, task: int, rounds: int, *, skip: tuple[str, ...] = ()) -> Roles:
         return {n: self.orgs.start_role(n, task, rounds) for n in self.names if n not in skip}
 
@@ -225,10 +233,8 @@ class Scenarios:
         holds it: the round includes and pays it, the verifier agrees; restarted, the Kubo
         rejoins the swarm."""
         fed = self.fed
-        task = self.orgs.create_task("fault-kubo", rounds=1, round_length=30)
-        outcome = Outcome("kubo_kill", task)
-        client = self.client()
-        first = client.block_number()
+        outcome, client, first = self._begin("kubo_kill", "fault-kubo", 1, 30)
+        task = outcome.task
         roles = self.start(task, 1)
         kubo = fed.processes[f"{victim}.ipfs"]
         try:
@@ -272,10 +278,8 @@ class Scenarios:
         never resubmits round 0."""
         fed = self.fed
         # A long commit window: the restarted trainer loads TFF again before it can commit.
-        task = self.orgs.create_task("fault-trainer", rounds=2, round_length=45)
-        outcome = Outcome("trainer_kill", task)
-        client = self.client()
-        first = client.block_number()
+        outcome, client, first = self._begin("trainer_kill", "fault-trainer", 2, 45)
+        task = outcome.task
         roles = self.start(task, 2)
         handle, events = roles[victim]
         agg_events = roles["aggregator"][1]
@@ -329,10 +333,8 @@ class Scenarios:
         slashed), a standby bonds and runs round 1, and the old one, restarted, sees it was
         unbonded and exits without submitting anything."""
         fed, orgs = self.fed, self.orgs
-        task = orgs.create_task("fault-aggregator", rounds=2, round_length=20)
-        outcome = Outcome("aggregator_kill", task)
-        client = self.client()
-        first = client.block_number()
+        outcome, client, first = self._begin("aggregator_kill", "fault-aggregator", 2, 20)
+        task = outcome.task
         roles = self.start(task, 2, skip=("aggregator",))
         old, old_events = orgs.start_role("aggregator", task, 2, "--pause-after-fetch", "120")
         standby: ProcessHandle | None = None
