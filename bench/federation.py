@@ -69,18 +69,18 @@ def isolated_run(home: Path, trainers: int, rounds: int) -> tuple[list[Outcome],
     try:
         outcomes.append(scenarios.rounds("bench-clean", rounds, challenge_window=WINDOW))
         log(f"clean rounds: {outcomes[-1].round_seconds}")
-        fed.netem(100, 1.0)
-        by = fed.conditions_by or "?"
-        try:
-            outcomes.append(scenarios.rounds("bench-netem", rounds, challenge_window=WINDOW))
-            if by == "linkemu":
-                # The emulator's own cost: the same rounds through it with no delay, no loss.
-                fed.netem(0, 0.0)
-                outcomes.append(
-                    scenarios.rounds("bench-emulator-0", rounds, challenge_window=WINDOW)
+        netem = scenarios.rounds(
+            "bench-netem", rounds, challenge_window=WINDOW, conditions=(100, 1.0)
+        )
+        outcomes.append(netem)
+        by = str(netem.notes.get("conditions_by", "?"))
+        if by == "linkemu":
+            # The emulator's own cost: the same rounds through it with no delay, no loss.
+            outcomes.append(
+                scenarios.rounds(
+                    "bench-emulator-0", rounds, challenge_window=WINDOW, conditions=(0, 0.0)
                 )
-        finally:
-            fed.clear_conditions()
+            )
         log(f"netem rounds ({by}): {outcomes[-1].round_seconds}")
         for fault in (
             scenarios.validator_kill,

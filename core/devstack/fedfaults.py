@@ -153,21 +153,43 @@ class Scenarios:
 
     # ---- a clean run -----------------------------------------------------------------------
     def rounds(
-        self, name: str, rounds: int, *, round_length: int = 20, challenge_window: int = 2
+        self,
+        name: str,
+        rounds: int,
+        *,
+        round_length: int = 20,
+        challenge_window: int = 2,
+        conditions: tuple[int, float] | None = None,
     ) -> Outcome:
         """``rounds`` rounds with every participant up; round seconds are the intervals
         between the aggregator's successive finalizations (the first round, which includes
         start-up, is not one of them). The verifier must recompute every aggregate and agree;
         how many of its attestations made the challenge window is ``notes["attested"]`` (on
-        a slow network a short window closes before they are included)."""
+        a slow network a short window closes before they are included).
+
+        ``conditions`` (delay ms, loss %) apply to every link while the roles run and are
+        lifted before the audit reads the span's history (``notes["conditions_by"]`` says
+        whether netem or the userspace emulator applied them)."""
         task = self.orgs.create_task(
             name, rounds=rounds, round_length=round_length, challenge_window=challenge_window
         )
         outcome = Outcome(name, task)
-        roles = self.start(task, rounds)
+        if conditions is not None:
+            self.fed.netem(*conditions)
+            outcome.notes["conditions_by"] = self.fed.conditions_by or "?"
+        try:
+            roles = self.start(task, rounds)
+        except BaseException:
+            if conditions is not None:
+                self.fed.clear_conditions()
+            raise
         try:
             with self.audited(outcome, [roles["aggregator"][1]]):
-                self.wait_done(roles, 120 + 120 * rounds)
+                try:
+                    self.wait_done(roles, 120 + 120 * rounds)
+                finally:
+                    if conditions is not None:  # the audit is an observer: full speed
+                        self.fed.clear_conditions()
         finally:
             self.stop(roles)
         times = self.finalized_times(roles["aggregator"][1])
