@@ -21,6 +21,7 @@ from websocket import WebSocketException
 from ..errors import ChainError, NodeUnreachable, UnknownCall
 from ..retry import RetryPolicy, retry
 from ..types import BlockHeader, ChainEvent, ChainType, enum_name
+from .lean import LeanSubstrate
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ChainConnection:
     def _connect(self) -> SubstrateInterface:
         if self._substrate is None:
             log.debug("connecting to %s", self.url)
-            substrate = SubstrateInterface(url=self.url, ss58_format=42)
+            substrate = LeanSubstrate(url=self.url, ss58_format=42)
             substrate.init_runtime()  # metadata of the current runtime, for calls by name
             self._substrate = substrate
         return self._substrate
@@ -142,7 +143,7 @@ class ChainConnection:
         def read(si: SubstrateInterface) -> int:
             if finalized:
                 return int(si.get_block_number(si.get_chain_finalised_head()))
-            return int(si.get_block_header()["header"]["number"])
+            return int(si.rpc_request("chain_getHeader", [])["result"]["number"], 16)
 
         return self._rpc(read, "block number")
 

@@ -206,10 +206,56 @@ def test_two_processes_share_an_account_without_nonce_errors(dev_node: DevNode) 
 def test_extrinsics_are_mortal(chain: ChainClient) -> None:
     alice = dev("//Alice")
     call = chain.compose("System", "remark", {"remark": "0x00"})
-    xt = chain._sign(alice, call, chain.nonces.next(alice.ss58_address))
+    head = chain.block_number()
+    xt = chain._sign(alice, call, chain.nonces.next(alice.ss58_address), head)
     chain.nonces.forget(alice.ss58_address)
     era = xt.value["era"]
     assert era != "00" and isinstance(era, (tuple, list, dict)), era
+    # Born at a finalized block no later than the head, reused for the next signature.
+    birth = chain.substrate.era(256, head)["current"]
+    assert 0 <= birth <= chain.block_number(finalized=True) <= head + 1
+    assert chain.substrate.era(256, head + 1)["current"] == birth
+
+
+def test_a_submission_asks_the_node_little(chain: ChainClient, monkeypatch) -> None:
+    """A transfer costs a handful of round trips (it was 36: runtime re-checks before every
+    step, genesis and era lookups, a fee nobody looked at, polling for the block)."""
+    from substrateinterface import SubstrateInterface
+
+    asked: list[str] = []
+    real = SubstrateInterface.rpc_request
+
+    def counting(self, method, params, result_handler=None):  # type: ignore[no-untyped-def]
+        asked.append(method)
+        return real(self, method, params, result_handler=result_handler)
+
+    alice, bob = dev("//Alice"), dev("//Bob")
+    chain.transfer(alice, bob.ss58_address, UNIT)  # warm: metadata, era, genesis
+    before = chain.native_balance(bob.ss58_address).free
+    monkeypatch.setattr(SubstrateInterface, "rpc_request", counting)
+    receipt = chain.transfer(alice, bob.ss58_address, UNIT)
+    transfer_rpcs = len(asked)
+    monkeypatch.undo()
+    assert receipt.find("Balances", "Transfer")
+    assert chain.rpc("chain_getBlockHash", [receipt.block_number]) == receipt.block_hash
+    assert chain.native_balance(bob.ss58_address).free == before + UNIT
+    assert "author_submitExtrinsic" not in asked  # submitted through a watch
+    assert transfer_rpcs <= 10, asked
+
+
+def test_a_lost_watch_falls_back_to_scanning(chain: ChainClient, monkeypatch) -> None:
+    from decentralml.core.chain import submit
+
+    def no_watch(url: str, data: str, timeout_s: float):  # type: ignore[no-untyped-def]
+        raise ConnectionError("cannot open a watch (test)")
+
+    monkeypatch.setattr(submit, "submit_and_watch", no_watch)
+    alice, bob = dev("//Alice"), dev("//Bob")
+    before = chain.native_balance(bob.ss58_address).free
+    receipt = chain.transfer(alice, bob.ss58_address, UNIT)
+    assert receipt.find("Balances", "Transfer")
+    assert chain.rpc("chain_getBlockHash", [receipt.block_number]) == receipt.block_hash
+    assert chain.native_balance(bob.ss58_address).free == before + UNIT
 
 
 def test_assets_create_metadata_mint_transfer(chain: ChainClient) -> None:
