@@ -15,7 +15,7 @@ from typing import Any
 from substrateinterface import Keypair
 
 from ..codes import country_code, spdx_id
-from ..errors import InputError, UnknownCall
+from ..errors import ExtrinsicFailed, InputError, UnknownCall
 from ..privacy import NO_PRIVACY, PrivacyTerms
 from ..types import (
     Address,
@@ -34,7 +34,7 @@ from .records import (
     PALLET,
     DecentralMlReader,
 )
-from .submit import accept_any_fee
+from .submit import CallSpec, accept_any_fee
 
 PERBILL = 1_000_000_000
 
@@ -276,6 +276,24 @@ def conviction(level: int | str) -> str:
     return CONVICTIONS[index]
 
 
+def aggregate_params(
+    task_id: TaskId,
+    round_index: int,
+    weights: ContentRef,
+    included: Sequence[Address],
+    loss: float,
+    accuracy: float,
+) -> dict[str, Any]:
+    """``submit_aggregate``'s parameters."""
+    return {
+        "task_id": task_id,
+        "round": round_index,
+        "weights": weights.to_chain(),
+        "included": bounded(list(included)),
+        "metrics": metrics(loss, accuracy),
+    }
+
+
 class DecentralMl(DecentralMlReader):
     """Calls (and queries) of the DecentralMl pallet over a :class:`ChainClient`."""
 
@@ -390,14 +408,28 @@ class DecentralMl(DecentralMlReader):
         accuracy: float,
         **kw: Any,
     ) -> Receipt:
-        params = {
-            "task_id": task_id,
-            "round": round_index,
-            "weights": weights.to_chain(),
-            "included": bounded(list(included)),
-            "metrics": metrics(loss, accuracy),
-        }
+        params = aggregate_params(task_id, round_index, weights, included, loss, accuracy)
         return self.call(signer, "submit_aggregate", params, **kw)
+
+    def finalize_then_submit(
+        self,
+        signer: Keypair,
+        task_id: TaskId,
+        pending: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+    ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
+        """``finalize_round(pending)`` and the next round's ``submit_aggregate`` back to back:
+        consecutive nonces, so a block holds both in order and the aggregate, which waits for
+        the pending round, lands in the same block as its finalization. Each call's outcome."""
+        finalize = CallSpec(PALLET, "finalize_round", {"task_id": task_id, "round": pending})
+        params = aggregate_params(task_id, round_index, weights, included, loss, accuracy)
+        submit = CallSpec(PALLET, "submit_aggregate", params)
+        first, second = self.client.submit_each(signer, [finalize, submit])
+        return first, second
 
     def challenge_aggregate(
         self, signer: Keypair, task_id: TaskId, round_index: int, evidence: ContentRef, **kw: Any

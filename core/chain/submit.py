@@ -236,6 +236,16 @@ class ChainSubmitter(ChainConnection):
         each distinct one once); each item's :class:`CallSpec` is the call it holds and names
         it in the receipt. Nonces, inclusion and ``check`` as in :meth:`submit_many`.
         """
+        outcomes = self._dispatch(items)
+        failure = next((error for _, error in outcomes if error is not None), None)
+        if check and failure is not None:
+            raise failure
+        return [receipt for receipt, _ in outcomes]
+
+    def _dispatch(
+        self, items: Sequence[tuple[Keypair, CallSpec, Any]]
+    ) -> list[tuple[Receipt, ExtrinsicFailed | None]]:
+        """Sign, send and await ``items``; each one's receipt and its dispatch's failure."""
         if not items:
             return []
         start_block = self.block_number()
@@ -264,22 +274,24 @@ class ChainSubmitter(ChainConnection):
                         raise
                     log.info("nonce %d was taken (%s); retrying with a fresh nonce", nonce, exc)
         found = self._located(watched) if watched else self._await_inclusion(hashes, start_block)
-        receipts: list[Receipt] = []
-        failure: ExtrinsicFailed | None = None
+        outcomes: list[tuple[Receipt, ExtrinsicFailed | None]] = []
         records: dict[str, list[Any]] = {}  # each block's events are read and decoded once
         for (_, spec, _), xt_hash in zip(items, hashes, strict=True):
             block_hash, block_number, index = found[xt_hash]
             if block_hash not in records:
                 records[block_hash] = self._block_events(block_hash)
-            receipt, error = self._receipt(
-                spec, xt_hash, block_hash, block_number, index, records[block_hash]
+            outcomes.append(
+                self._receipt(spec, xt_hash, block_hash, block_number, index, records[block_hash])
             )
-            receipts.append(receipt)
-            if error is not None and failure is None:
-                failure = error
-        if check and failure is not None:
-            raise failure
-        return receipts
+        return outcomes
+
+    def submit_each(
+        self, signer: Keypair, calls: Sequence[CallSpec]
+    ) -> list[Receipt | ExtrinsicFailed]:
+        """Send ``calls`` back to back (consecutive nonces, so one block can hold them all in
+        order) and return each one's outcome: its receipt, or the failure of its dispatch."""
+        composed = [(signer, c, self.compose(c.pallet, c.call, c.params)) for c in calls]
+        return [error or receipt for receipt, error in self._dispatch(composed)]
 
     def _send_watched(self, extrinsic: Any) -> Watched:
         """Submit with a watch of its own (:mod:`.watch`); without one, as :meth:`_send`."""

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..roles.events import ProgressEvent
 from .audit import AuditResult, ChainAudit
 from .federation import Federation
 from .fedproc import ProcessHandle
@@ -80,6 +82,19 @@ class Outcome:
 
 
 Roles = dict[str, tuple[ProcessHandle, Path]]
+
+
+def aggregates_in_finalizing_block(events: Sequence[ProgressEvent]) -> int:
+    """Rounds whose aggregate landed in the block that finalized the round before (the
+    aggregator computed it during that round's challenge window), from the aggregator's
+    events ("... in block N")."""
+    blocks: dict[str, dict[int, int]] = {"finalized": {}, "aggregated": {}}
+    for e in events:
+        found = re.search(r"in block (\d+)", e.message)
+        if e.phase in blocks and found and e.round is not None:
+            blocks[e.phase][e.round] = int(found.group(1))
+    finalized = blocks["finalized"]
+    return sum(1 for r, b in blocks["aggregated"].items() if finalized.get(r - 1) == b)
 
 
 class Scenarios:
@@ -200,6 +215,9 @@ class Scenarios:
         check(len(verified) == rounds, f"the verifier verified {len(verified)} of {rounds}")
         check(all("matches" in e.message for e in verified), f"disagreement: {verified}")
         outcome.notes["attested"] = sum(1 for e in verifier if e.phase == "attested")
+        outcome.notes["aggregates_in_finalizing_block"] = aggregates_in_finalizing_block(
+            events_of(roles["aggregator"][1])
+        )
         return outcome
 
     # ---- validator -------------------------------------------------------------------------

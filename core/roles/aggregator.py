@@ -13,12 +13,15 @@ so a test can kill it at exactly that point.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExtrinsicFailed
 from ..fl.secagg.crypto import SecAggError
+from ..types import ContentRef, Receipt
 from . import secure
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView, content_ref
@@ -38,6 +41,21 @@ from .replicas import Prefetcher
 
 Combined = tuple[bytes, list[str], list[Rejected], Screened | None]
 """An aggregate's bytes, the included trainers, the rejected updates, the screening."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A round's aggregate, uploaded and journaled, ready to submit."""
+
+    ref: ContentRef
+    included: list[str]
+    loss: float
+    accuracy: float
+
+    @property
+    def metrics(self) -> tuple[float, float]:
+        return self.loss, self.accuracy
+
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +130,12 @@ class Aggregator(Role):
                 self._finalize(task, pending)
             elif pending.status == "Aggregated":
                 agg = pending.aggregate
-                if agg is not None and block + 1 > agg.submitted_at + task.challenge_window:
+                over = agg is not None and block + 1 > agg.submitted_at + task.challenge_window
+                ahead = self._ahead(task, pending, block)
+                if over and ahead is not None:
+                    self._finalize_then_submit(task, pending, *ahead)
+                    return
+                if over:
                     self._finalize(task, pending)
                 else:
                     self.emit("waiting", "challenge window open", round=pending.index, once=True)
@@ -191,69 +214,142 @@ class Aggregator(Role):
             return
         self._aggregate(task, current, record)
 
-    def _aggregate(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
+    def _ahead(
+        self, task: TaskView, pending: RoundView, block: int
+    ) -> tuple[RoundView, Prepared] | None:
+        """While ``pending`` waits out its challenge window: the open round's aggregate,
+        computed and uploaded as soon as its reveals are in (as if ``pending`` stands, which
+        is the only case the open round survives), so that it can be submitted in the block
+        that finalizes ``pending``. None while it cannot be, or should not (a secure round
+        waits for its shares; the last round this aggregator is to finalize has no next)."""
+        if secure.is_secure(task) or self._last_to_finalize():
+            return None
+        current = self.chain.round(self.task_id)
+        if current is None or current.aggregate is not None or current.status != "Open":
+            return None
+        if pending.aggregate is None or current.base.digest != pending.aggregate.weights.digest:
+            return None
+        if not current.reveals_done(block + 1):
+            self.prefetch.round(self.chain, self.task_id, current)
+            return None
+        record = self.journal.round(current.index)
+        if record.get("status") == "no-valid-update":
+            return None
+        standing = dataclasses.replace(task, last_round=pending.index, last_base=pending.base)
+        prepared = self._prepare(standing, current, record)
+        return None if prepared is None else (current, prepared)
+
+    def _last_to_finalize(self) -> bool:
+        limit = self.options.max_rounds
+        return limit is not None and self.finalized_rounds() + 1 >= limit
+
+    def _prepare(
+        self, task: TaskView, current: RoundView, record: dict[str, Any]
+    ) -> Prepared | None:
+        """The round's aggregate, uploaded (or as the journal kept it for this base)."""
         index = current.index
         self.spec(task)  # fetched (and checked) before any work
         if record.get("weights") and record.get("base") == current.base.digest_hex:
-            ref = content_ref(record["weights"])
-            included = list(record["included"])
-            loss, accuracy = float(record["loss"]), float(record["accuracy"])
-        else:
-            self.emit("fetching", f"base weights {current.base.cid}", round=index)
-            base = self.learning.decode(self.store.cat(current.base))
-            combined = (
-                self._secure_combine(task, index, base)
-                if secure.is_secure(task)
-                else self._combine(task, index, base)
+            return Prepared(
+                content_ref(record["weights"]),
+                list(record["included"]),
+                float(record["loss"]),
+                float(record["accuracy"]),
             )
-            if combined is None:
-                return
-            payload, included, rejected, screened = combined
-            updates = self.chain.updates(self.task_id, index)
-            loss, accuracy = reported_metrics([updates[t] for t in included if t in updates])
-            self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
-            ref = self.store.add_bytes(payload).ref
-            if screened is not None:
-                save_sketches(self.journal.directory, index, screened)
-            self.journal.update_round(
-                index,
-                status="uploaded",
-                base=current.base.digest_hex,
-                weights=ref.to_json(),
-                included=included,
-                rejected=[[r.trainer, r.reason] for r in rejected],
-                loss=loss,
-                accuracy=accuracy,
-            )
-        if self.stopped():
+        self.emit("fetching", f"base weights {current.base.cid}", round=index)
+        base = self.learning.decode(self.store.cat(current.base))
+        combined = (
+            self._secure_combine(task, index, base)
+            if secure.is_secure(task)
+            else self._combine(task, index, base)
+        )
+        if combined is None:
+            return None
+        payload, included, rejected, screened = combined
+        updates = self.chain.updates(self.task_id, index)
+        loss, accuracy = reported_metrics([updates[t] for t in included if t in updates])
+        self.emit("uploading", f"{len(payload)} bytes to IPFS", round=index)
+        ref = self.store.add_bytes(payload).ref
+        if screened is not None:
+            save_sketches(self.journal.directory, index, screened)
+        self.journal.update_round(
+            index,
+            status="uploaded",
+            base=current.base.digest_hex,
+            weights=ref.to_json(),
+            included=included,
+            rejected=[[r.trainer, r.reason] for r in rejected],
+            loss=loss,
+            accuracy=accuracy,
+        )
+        return Prepared(ref, included, loss, accuracy)
+
+    def _aggregate(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
+        index = current.index
+        prepared = self._prepare(task, current, record)
+        if prepared is None or self.stopped():
             return
         fresh = self.chain.round(self.task_id)
         if fresh is None or fresh.index != index or fresh.aggregate is not None:
             return
-        self.emit("submitting", f"aggregate {ref.cid} of {len(included)} updates", round=index)
+        self.emit(
+            "submitting",
+            f"aggregate {prepared.ref.cid} of {len(prepared.included)} updates",
+            round=index,
+        )
         try:
             receipt = self.chain.submit_aggregate(
-                self.task_id, index, ref, included, loss, accuracy
+                self.task_id, index, prepared.ref, prepared.included, *prepared.metrics
             )
         except ExtrinsicFailed as exc:
-            if exc.error == "PreviousRoundPending":
-                return  # the previous round is not finalized yet: submitted on a later block
-            if exc.error in ("RoundNotOpen", "AggregationPeriodOver", "WrongRound"):
-                self.emit("rejected", f"aggregate not accepted: {exc.error}", round=index)
-                self.journal.update_round(index, status="missed")
-                return
-            raise
+            self._aggregate_refused(index, exc)
+            return
+        self._submitted(index, prepared, receipt)
+
+    def _finalize_then_submit(
+        self, task: TaskView, pending: RoundView, current: RoundView, prepared: Prepared
+    ) -> None:
+        """Finalize ``pending`` and submit ``current``'s aggregate in the same block."""
+        index = current.index
+        self.emit(
+            "submitting",
+            f"aggregate {prepared.ref.cid} of {len(prepared.included)} updates, in the block "
+            f"that finalizes round {pending.index}",
+            round=index,
+        )
+        finalized, submitted = self.chain.finalize_then_submit(
+            self.task_id, pending.index, index, prepared.ref, prepared.included, *prepared.metrics
+        )
+        if isinstance(finalized, ExtrinsicFailed):
+            self._finalize_refused(finalized)
+        else:
+            self._finalized(pending.index, finalized)
+        if isinstance(submitted, ExtrinsicFailed):
+            self._aggregate_refused(index, submitted)
+        else:
+            self._submitted(index, prepared, submitted)
+
+    def _aggregate_refused(self, index: int, exc: ExtrinsicFailed) -> None:
+        if exc.error == "PreviousRoundPending":
+            return  # the previous round is not finalized yet: submitted on a later block
+        if exc.error in ("RoundNotOpen", "AggregationPeriodOver", "WrongRound"):
+            self.emit("rejected", f"aggregate not accepted: {exc.error}", round=index)
+            self.journal.update_round(index, status="missed")
+            return
+        raise exc
+
+    def _submitted(self, index: int, prepared: Prepared, receipt: Receipt) -> None:
         self.journal.update_round(index, status="submitted", block=receipt.block_number)
         self.emit(
             "aggregated",
-            f"aggregate {ref.cid} in block {receipt.block_number}",
+            f"aggregate {prepared.ref.cid} in block {receipt.block_number}",
             round=index,
-            loss=loss,
-            accuracy=accuracy,
+            loss=prepared.loss,
+            accuracy=prepared.accuracy,
             samples=sum(
                 u.samples
                 for t, u in self.chain.updates(self.task_id, index).items()
-                if t in included and u.round == index
+                if t in prepared.included and u.round == index
             ),
         )
 
@@ -263,7 +359,9 @@ class Aggregator(Role):
         checked: list[Checked] = []
         rejected: list[Rejected] = []
         for update in order_updates(self.chain.updates(self.task_id, index), index):
-            if update.round == index and not self.prefetch.ensure(update.content.cid):
+            if update.round == index and not self.prefetch.ensure(
+                update.content.cid, round_index=index
+            ):
                 reason = self.prefetch.unavailable_reason(update.content.cid)
                 rejected.append(Rejected(update.trainer, reason, kind="unavailable"))
                 self.emit("rejected", f"{update.trainer}: {reason}", round=index)
@@ -323,13 +421,19 @@ class Aggregator(Role):
         return payload, result.included, result.rejected, None
 
     def _finalize(self, task: TaskView, current: RoundView) -> None:
-        index = current.index
         try:
-            receipt = self.chain.finalize(self.task_id, index)
+            receipt = self.chain.finalize(self.task_id, current.index)
         except ExtrinsicFailed as exc:
-            if exc.error in BENIGN_FINALIZE:
-                return
-            raise
+            self._finalize_refused(exc)
+            return
+        self._finalized(current.index, receipt)
+
+    @staticmethod
+    def _finalize_refused(exc: ExtrinsicFailed) -> None:
+        if exc.error not in BENIGN_FINALIZE:
+            raise exc
+
+    def _finalized(self, index: int, receipt: Receipt) -> None:
         outcome = next(
             (
                 str(e.attributes.get("outcome", e.attributes.get("status", "")))
@@ -339,7 +443,12 @@ class Aggregator(Role):
             "",
         )
         self.journal.update_round(index, finalized=True, outcome=outcome)
-        self.emit("finalized", f"round {index} finalized {outcome}".strip(), round=index)
+        self.prefetch.release(index)
+        self.emit(
+            "finalized",
+            f"round {index} finalized {outcome} in block {receipt.block_number}".strip(),
+            round=index,
+        )
         if (
             self.options.max_rounds is not None
             and self.finalized_rounds() >= self.options.max_rounds

@@ -15,7 +15,7 @@ from substrateinterface import Keypair
 from ..chain.client import ChainClient
 from ..chain.commitment import update_commitment
 from ..chain.decentralml import DecentralMl
-from ..errors import ChainError
+from ..errors import ChainError, ExtrinsicFailed
 from ..privacy import NO_PRIVACY, PrivacyTerms
 from ..types import Address, ContentRef, Receipt, enum_name, from_hex
 
@@ -326,6 +326,20 @@ class ChainPort(Protocol):
         accuracy: float,
     ) -> Receipt: ...
 
+    def finalize_then_submit(
+        self,
+        task_id: int,
+        pending: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+    ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
+        """Finalize the pending round and submit the next one's aggregate in one block; each
+        call's receipt or failure."""
+        ...
+
     def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt: ...
 
     def verifiers(self, task_id: int) -> dict[Address, int]:
@@ -462,6 +476,20 @@ class LiveChain:
     ) -> Receipt:
         return self.dml.submit_aggregate(
             self.signer, task_id, round_index, weights, included, loss, accuracy
+        )
+
+    def finalize_then_submit(
+        self,
+        task_id: int,
+        pending: int,
+        round_index: int,
+        weights: ContentRef,
+        included: Sequence[Address],
+        loss: float,
+        accuracy: float,
+    ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
+        return self.dml.finalize_then_submit(
+            self.signer, task_id, pending, round_index, weights, included, loss, accuracy
         )
 
     def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt:

@@ -12,6 +12,10 @@ An update's bytes start on one peer: its trainer's. The rule that keeps a round 
 - an update **no peer serves** within the fetch timeout, tried on every block since its
   reveal, is excluded as ``unavailable`` when the round is aggregated: its trainer is not paid
   (and not slashed: it committed and revealed; a dead disk is not a free ride that pays).
+
+Pins do not pile up: once round r is finalized, the updates of rounds before r - 1 are
+unpinned (:meth:`Prefetcher.release`; round r - 1's stay for one more round, since a copy of
+one of them in round r+1 is reported with it as evidence). ``keep_rounds`` keeps more.
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ class Prefetcher:
     failures: dict[str, int] = field(default_factory=dict)
     _next_try: dict[str, float] = field(default_factory=dict)
     _held: dict[int, int] = field(default_factory=dict)
+    _last_round: dict[str, int] = field(default_factory=dict)
+    """The latest round each pinned content was revealed for (a copy may reappear later)."""
+    keep_rounds: int = 2
+    """Finalized rounds whose updates stay pinned (at least 2: see the module's docs)."""
 
     def round(self, chain: Any, task_id: int, current: RoundView | None) -> None:
         """Pin the open round's revealed updates not pinned yet (the update map is read only
@@ -88,11 +96,14 @@ class Prefetcher:
         for update in updates:
             if time.monotonic() - started > budget_s:
                 return
-            self.ensure(update.content.cid, force=False)
+            self.ensure(update.content.cid, force=False, round_index=update.round)
 
-    def ensure(self, cid: str, *, force: bool = True) -> bool:
+    def ensure(self, cid: str, *, force: bool = True, round_index: int | None = None) -> bool:
         """Pin ``cid`` unless already pinned; False if no peer served it in time. ``force``
-        tries even if it failed a moment ago (the last attempt, at aggregation)."""
+        tries even if it failed a moment ago (the last attempt, at aggregation). The pin is
+        kept until :meth:`release` passes ``round_index`` (the round it was revealed for)."""
+        if round_index is not None:
+            self._last_round[cid] = max(round_index, self._last_round.get(cid, round_index))
         if cid in self.pinned:
             return True
         if not force and time.monotonic() < self._next_try.get(cid, 0.0):
@@ -106,6 +117,31 @@ class Prefetcher:
             return False
         self.pinned.add(cid)
         return True
+
+    def release(self, finalized: int) -> list[str]:
+        """After round ``finalized`` is finalized: unpin the updates last revealed for a round
+        more than ``keep_rounds - 1`` rounds before it; returns what was unpinned. A store
+        that cannot unpin, or a failed unpin, keeps the pin (tried again next time)."""
+        before = finalized - max(self.keep_rounds, 2) + 1
+        unpin = getattr(self.store, "unpin", None)
+        released: list[str] = []
+        for cid, last in sorted(self._last_round.items()):
+            if last >= before or unpin is None:
+                continue
+            if cid in self.pinned:
+                try:
+                    unpin(cid)
+                except StorageError as exc:
+                    log.info("could not unpin %s yet: %s", cid, exc)
+                    continue
+                self.pinned.discard(cid)
+                released.append(cid)
+            del self._last_round[cid]
+            self.failures.pop(cid, None)
+            self._next_try.pop(cid, None)
+        for index in [i for i in self._held if i < before]:
+            del self._held[index]
+        return released
 
     def unavailable_reason(self, cid: str) -> str:
         tries = self.failures.get(cid, 0)

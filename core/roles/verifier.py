@@ -69,8 +69,10 @@ class Verifier(Role):
         ):
             raise RoleFinished(f"{self.verified_rounds()} aggregates verified")
         self._bond(task)
-        # Pin the open round's updates as they are revealed (see .replicas).
+        # Pin the open round's updates as they are revealed, and unpin old rounds' (.replicas).
         self.prefetch.round(self.chain, self.task_id, self.chain.round(self.task_id))
+        if task.last_round is not None:
+            self.prefetch.release(task.last_round)
         # The aggregated round in its challenge window; trainers already train the next.
         current = self.chain.pending(self.task_id)
         if current is None:

@@ -55,6 +55,8 @@ class ContentStore(Protocol):
 
     def pin(self, cid: str, *, timeout_s: float | None = None) -> None: ...
 
+    def unpin(self, cid: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class _Body:
@@ -301,6 +303,16 @@ class KuboStore:
             pins = response.json().get("Pins", [])
         if cid not in pins:
             log.debug("pin/add answered %s for %s", pins, cid)
+
+    def unpin(self, cid: str) -> None:
+        """Drop this node's pin of ``cid`` (its blocks go at the next garbage collection).
+        Content that is not pinned here is not an error."""
+        try:
+            with self._post("pin/rm", params={"arg": cid}, what=f"unpin {cid}"):
+                pass
+        except StorageError as exc:
+            if "not pinned" not in str(exc).lower():
+                raise
 
     def sent_to_peers(self) -> dict[str, int]:
         """Bytes of blocks this node has sent to each connected peer (its bitswap ledgers)."""

@@ -231,9 +231,12 @@ def test_a_round_across_namespaces_moves_updates_by_bitswap_only(scenarios: Scen
     fed = scenarios.fed
     agg = fed.participants["aggregator"]
     received = json.loads(fed.ipfs(agg, "stats", "bitswap", "--enc=json"))["BlocksReceived"]
-    outcome = scenarios.rounds("netns-bc", 2)
+    outcome = scenarios.rounds("netns-bc", 2, challenge_window=6)
     fedrun.audited_ok(outcome)
     assert outcome.notes["attested"] == 2
+    # Round 1's reveals are in before round 0's 6-block window ends: its aggregate is
+    # computed meanwhile and lands in the block that finalizes round 0.
+    assert outcome.notes["aggregates_in_finalizing_block"] == 1, outcome.notes
     print(f"clean rounds: {outcome.round_seconds} s")
     # The aggregator's Kubo received the updates from its peers (it never had them).
     stat = json.loads(fed.ipfs(agg, "stats", "bitswap", "--enc=json"))

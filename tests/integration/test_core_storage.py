@@ -117,6 +117,9 @@ def test_pin(store: KuboStore, kubo: KuboDaemon) -> None:
     assert not store.is_pinned(stored.ref.cid)
     store.pin(stored.ref.cid)
     assert store.is_pinned(stored.ref.cid)
+    store.unpin(stored.ref.cid)
+    assert not store.is_pinned(stored.ref.cid)
+    store.unpin(stored.ref.cid)  # not pinned any more: not an error
 
 
 def test_in_memory_limit(store: KuboStore) -> None:

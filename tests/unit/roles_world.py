@@ -79,6 +79,9 @@ class FakeStore:
             self.served[cid] = self.served.get(cid, 0) + len(self.blobs[cid])
         self.pinned.add(cid)
 
+    def unpin(self, cid: str) -> None:
+        self.pinned.discard(cid)
+
 
 class PeerStore:
     """One participant's own IPFS peer over the shared FakeStore: it can report only what it

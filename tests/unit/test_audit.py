@@ -93,3 +93,23 @@ def test_a_failed_round_voids_its_updates_by_rule() -> None:
     ]
     book = UpdateLedger.of(events, T)
     assert book.errors() == [] and book.voided() == 1
+
+
+def test_aggregates_landing_in_the_finalizing_block_are_counted() -> None:
+    from decentralml.core.devstack.fedfaults import aggregates_in_finalizing_block
+    from decentralml.core.roles.events import ProgressEvent
+
+    def event(phase: str, round_index: int, block: int) -> ProgressEvent:
+        what = "round finalized Succeeded" if phase == "finalized" else "aggregate bafy"
+        return ProgressEvent("aggregator", "5A", 0, round_index, phase, f"{what} in block {block}")
+
+    events = [
+        event("aggregated", 0, 10),
+        event("finalized", 0, 19),
+        event("aggregated", 1, 19),  # same block: counted
+        event("finalized", 1, 30),
+        event("aggregated", 2, 31),  # a block later: not
+        ProgressEvent("aggregator", "5A", 0, 2, "waiting", "challenge window open"),
+    ]
+    assert aggregates_in_finalizing_block(events) == 1
+    assert aggregates_in_finalizing_block(events[:2]) == 0

@@ -105,3 +105,40 @@ def test_a_failed_pin_is_retried_later_not_on_every_block(world: World) -> None:
     assert not prefetch.ensure("bafy-missing")  # the last attempt, at aggregation, always tries
     assert calls == ["bafy-missing"] * 2
     assert "2 attempts" in prefetch.unavailable_reason("bafy-missing")
+
+
+def test_old_rounds_are_unpinned_but_not_a_copy_revealed_again() -> None:
+    store = FakeStore()
+    for cid in ("bafy-r0", "bafy-r1", "bafy-r2", "bafy-again"):
+        store.blobs[cid] = cid.encode()
+    prefetch = Prefetcher(store)
+    for cid, index in (("bafy-r0", 0), ("bafy-again", 0), ("bafy-r1", 1), ("bafy-r2", 2)):
+        assert prefetch.ensure(cid, round_index=index)
+    assert prefetch.ensure("bafy-again", round_index=2)  # a copy revealed in round 2
+    assert prefetch.release(1) == []  # rounds 0 and 1 may still be evidence
+    assert prefetch.release(2) == ["bafy-r0"]  # round 0 is two finalizations old
+    assert store.pinned == {"bafy-r1", "bafy-r2", "bafy-again"}
+    assert prefetch.release(2) == []  # once
+    assert prefetch.release(4) == ["bafy-again", "bafy-r1", "bafy-r2"]
+    assert store.pinned == set()
+
+
+def test_a_failed_unpin_keeps_the_pin_and_is_tried_again() -> None:
+    from decentralml.core.errors import StorageError
+
+    class Stuck(FakeStore):
+        broken = True
+
+        def unpin(self, cid: str) -> None:
+            if self.broken:
+                raise StorageError("IPFS unpin failed: daemon busy")
+            super().unpin(cid)
+
+    store = Stuck()
+    store.blobs["bafy-r0"] = b"x"
+    prefetch = Prefetcher(store, keep_rounds=3)
+    assert prefetch.ensure("bafy-r0", round_index=0)
+    assert prefetch.release(2) == []  # kept: three finalized rounds
+    assert prefetch.release(3) == [] and "bafy-r0" in store.pinned  # the unpin failed
+    store.broken = False
+    assert prefetch.release(3) == ["bafy-r0"] and store.pinned == set()
