@@ -45,7 +45,7 @@ PASSWORD = "federation-bench"
 RECOVERY_TARGET_S = 30.0
 WINDOW = 8
 """Challenge window (blocks) of every measured task: 2 or 4 are too short for attestations
-over 100 ms links (an extrinsic takes about 10 s to be included there), and the comparison
+over 100 ms links (an extrinsic takes several seconds to be included there), and the comparison
 needs the same work on both."""
 
 

@@ -246,7 +246,7 @@ def test_a_round_across_namespaces_moves_updates_by_bitswap_only(scenarios: Scen
 @pytest.mark.timeout(600)
 def test_rounds_finalize_under_100ms_delay_and_1pct_loss(scenarios: Scenarios) -> None:
     # A challenge window of 8 blocks (16 s): an extrinsic sent over these links takes about
-    # 10 s to be included (transaction gossip, then the block), so with 2 or 4 blocks the
+    # several seconds to be included (RPC round trips, gossip, the block), so with 2 or 4 blocks the
     # verifier's attestations arrive after the window (measured: 0 of 2; rounds finalize).
     outcome = scenarios.rounds("netem-bc", 2, challenge_window=8, conditions=(100, 1.0))
     assert scenarios.fed.conditions_by is None  # lifted again
