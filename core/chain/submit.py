@@ -268,7 +268,8 @@ class ChainSubmitter(ChainConnection):
                 except SubmissionRejected as exc:
                     self.nonces.forget(signer.ss58_address)
                     stale = any(
-                        w in str(exc).lower() for w in ("stale", "priority is too low", "outdated")
+                        w in str(exc).lower()
+                        for w in ("stale", "priority is too low", "outdated", "usurped")
                     )
                     if attempt == 2 or not stale:
                         raise
