@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from _results import result, write
 from decentralml.core.chain.client import ChainClient
-from decentralml.core.chain.decentralml import DecentralMl
+from decentralml.core.chain.decentralml import AggregateClaim, DecentralMl
 from decentralml.core.config import IpfsConfig
 from decentralml.core.fl.freeriders import update_norm
 from decentralml.core.fl.weights import UpdateOrigin
@@ -149,8 +149,9 @@ def one_round(
     )
     weights = store.add_bytes(payload).ref
     loss, accuracy = reported_metrics([c.update for c in screened.kept])
+    included = tuple(c.update.trainer for c in screened.kept)
     receipt = dml.submit_aggregate(
-        aggregator, task, index, weights, [c.update.trainer for c in screened.kept], loss, accuracy
+        aggregator, task, AggregateClaim(index, weights, included, loss, accuracy)
     )
     for verifier in verifiers:
         dml.attest_aggregate(verifier, task, index, weights.digest)

@@ -48,7 +48,7 @@ from typing import Any
 from _results import result, write
 from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.commitment import update_commitment
-from decentralml.core.chain.decentralml import DecentralMl, TaskTerms, licence
+from decentralml.core.chain.decentralml import AggregateClaim, DecentralMl, TaskTerms, licence
 from decentralml.core.config import IpfsConfig
 from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.keys import dev_keypair
@@ -221,6 +221,11 @@ def commit_and_reveal(
     return chain + time.perf_counter() - started, upload
 
 
+def claim(index: int, ref: ContentRef, keys) -> AggregateClaim:
+    """The bench's aggregate for round ``index``: every trainer included, metrics fixed."""
+    return AggregateClaim(index, ref, tuple(k.ss58_address for k in keys), 0.5, 0.5)
+
+
 def aggregate_updates(
     store: KuboStore,
     learning: FlLearning,
@@ -291,9 +296,7 @@ def chain_round(
     times["aggregate"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    receipt = dml.submit_aggregate(
-        aggregator, task, index, ref, [k.ss58_address for k in keys], 0.5, 0.5
-    )
+    receipt = dml.submit_aggregate(aggregator, task, claim(index, ref, keys))
     while client.block_number() + 1 <= receipt.block_number + 1:
         time.sleep(0.1)
     final = dml.finalize_round(aggregator, task, index)
@@ -377,9 +380,7 @@ def pipelined_rounds(
             finalizer.join()
             if errors:
                 raise errors[0]
-        receipt = dml.submit_aggregate(
-            aggregator, task, index, ref, [k.ss58_address for k in keys], 0.5, 0.5
-        )
+        receipt = dml.submit_aggregate(aggregator, task, claim(index, ref, keys))
         finalizer = threading.Thread(target=finalize_after, args=(index, receipt.block_number))
         finalizer.start()
     assert finalizer is not None

@@ -32,6 +32,7 @@ from _results import result, write
 from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.commitment import update_commitment
 from decentralml.core.chain.decentralml import (
+    AggregateClaim,
     DecentralMl,
     TaskTerms,
     jurisdiction,
@@ -166,7 +167,7 @@ def round_of(client: ChainClient, n: int) -> dict[str, Any]:
     per_block = [sum(1 for r in (*commits, *reveals) if r.block_number == b) for b in blocks]
 
     aggregate = dml.submit_aggregate(
-        bob, task, 0, ref(10**6), [k.ss58_address for k in keys], 0.4, 0.6
+        bob, task, AggregateClaim(0, ref(10**6), tuple(k.ss58_address for k in keys), 0.4, 0.6)
     )
     while client.block_number() <= aggregate.block_number + 1:
         time.sleep(0.2)

@@ -276,22 +276,26 @@ def conviction(level: int | str) -> str:
     return CONVICTIONS[index]
 
 
-def aggregate_params(
-    task_id: TaskId,
-    round_index: int,
-    weights: ContentRef,
-    included: Sequence[Address],
-    loss: float,
-    accuracy: float,
-) -> dict[str, Any]:
-    """``submit_aggregate``'s parameters."""
-    return {
-        "task_id": task_id,
-        "round": round_index,
-        "weights": weights.to_chain(),
-        "included": bounded(list(included)),
-        "metrics": metrics(loss, accuracy),
-    }
+@dataclass(frozen=True)
+class AggregateClaim:
+    """What an aggregator claims for a round: its new model (uploaded), the trainers whose
+    updates it combines, and the metrics they reported."""
+
+    round: int
+    weights: ContentRef
+    included: tuple[Address, ...]
+    loss: float
+    accuracy: float
+
+    def params(self, task_id: TaskId) -> dict[str, Any]:
+        """``submit_aggregate``'s parameters."""
+        return {
+            "task_id": task_id,
+            "round": self.round,
+            "weights": self.weights.to_chain(),
+            "included": bounded(list(self.included)),
+            "metrics": metrics(self.loss, self.accuracy),
+        }
 
 
 class DecentralMl(DecentralMlReader):
@@ -398,36 +402,18 @@ class DecentralMl(DecentralMlReader):
         return self.call(signer, "reveal_update", params, **kw)
 
     def submit_aggregate(
-        self,
-        signer: Keypair,
-        task_id: TaskId,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
-        **kw: Any,
+        self, signer: Keypair, task_id: TaskId, claim: AggregateClaim, **kw: Any
     ) -> Receipt:
-        params = aggregate_params(task_id, round_index, weights, included, loss, accuracy)
-        return self.call(signer, "submit_aggregate", params, **kw)
+        return self.call(signer, "submit_aggregate", claim.params(task_id), **kw)
 
     def finalize_then_submit(
-        self,
-        signer: Keypair,
-        task_id: TaskId,
-        pending: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
+        self, signer: Keypair, task_id: TaskId, pending: int, claim: AggregateClaim
     ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
         """``finalize_round(pending)`` and the next round's ``submit_aggregate`` back to back:
         consecutive nonces, so a block holds both in order and the aggregate, which waits for
         the pending round, lands in the same block as its finalization. Each call's outcome."""
         finalize = CallSpec(PALLET, "finalize_round", {"task_id": task_id, "round": pending})
-        params = aggregate_params(task_id, round_index, weights, included, loss, accuracy)
-        submit = CallSpec(PALLET, "submit_aggregate", params)
+        submit = CallSpec(PALLET, "submit_aggregate", claim.params(task_id))
         first, second = self.client.submit_each(signer, [finalize, submit])
         return first, second
 

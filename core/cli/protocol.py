@@ -347,7 +347,7 @@ def _upload(ctx: Context, file: str) -> Any:
 
 
 def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    from ..chain.decentralml import metrics
+    from ..chain.decentralml import AggregateClaim, metrics
 
     metrics(args.loss, args.accuracy)
     included = [ctx.address_of(a) for a in args.include]
@@ -359,7 +359,10 @@ def round_aggregate(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
         ctx,
         "DecentralMl.submit_aggregate",
         lambda gate: dml.submit_aggregate(
-            signer, args.task, args.round, ref, included, args.loss, args.accuracy, on_fee=gate
+            signer,
+            args.task,
+            AggregateClaim(args.round, ref, tuple(included), args.loss, args.accuracy),
+            on_fee=gate,
         ),
         task_id=args.task,
         round=args.round,

@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from ..chain.decentralml import AggregateClaim
 from ..errors import ExtrinsicFailed
 from ..fl.secagg.crypto import SecAggError
-from ..types import ContentRef, Receipt
+from ..types import Receipt
 from . import secure
 from .base import Role, RoleFinished
 from .chainview import RoundView, TaskView, content_ref
@@ -41,20 +41,6 @@ from .replicas import Prefetcher
 
 Combined = tuple[bytes, list[str], list[Rejected], Screened | None]
 """An aggregate's bytes, the included trainers, the rejected updates, the screening."""
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A round's aggregate, uploaded and journaled, ready to submit."""
-
-    ref: ContentRef
-    included: list[str]
-    loss: float
-    accuracy: float
-
-    @property
-    def metrics(self) -> tuple[float, float]:
-        return self.loss, self.accuracy
 
 
 log = logging.getLogger(__name__)
@@ -133,7 +119,7 @@ class Aggregator(Role):
                 over = agg is not None and block + 1 > agg.submitted_at + task.challenge_window
                 ahead = self._ahead(task, pending, block)
                 if over and ahead is not None:
-                    self._finalize_then_submit(task, pending, *ahead)
+                    self._finalize_then_submit(pending, ahead)
                     return
                 if over:
                     self._finalize(task, pending)
@@ -214,9 +200,7 @@ class Aggregator(Role):
             return
         self._aggregate(task, current, record)
 
-    def _ahead(
-        self, task: TaskView, pending: RoundView, block: int
-    ) -> tuple[RoundView, Prepared] | None:
+    def _ahead(self, task: TaskView, pending: RoundView, block: int) -> AggregateClaim | None:
         """While ``pending`` waits out its challenge window: the open round's aggregate,
         computed and uploaded as soon as its reveals are in (as if ``pending`` stands, which
         is the only case the open round survives), so that it can be submitted in the block
@@ -236,8 +220,7 @@ class Aggregator(Role):
         if record.get("status") == "no-valid-update":
             return None
         standing = dataclasses.replace(task, last_round=pending.index, last_base=pending.base)
-        prepared = self._prepare(standing, current, record)
-        return None if prepared is None else (current, prepared)
+        return self._prepare(standing, current, record)
 
     def _last_to_finalize(self) -> bool:
         limit = self.options.max_rounds
@@ -245,14 +228,15 @@ class Aggregator(Role):
 
     def _prepare(
         self, task: TaskView, current: RoundView, record: dict[str, Any]
-    ) -> Prepared | None:
+    ) -> AggregateClaim | None:
         """The round's aggregate, uploaded (or as the journal kept it for this base)."""
         index = current.index
         self.spec(task)  # fetched (and checked) before any work
         if record.get("weights") and record.get("base") == current.base.digest_hex:
-            return Prepared(
+            return AggregateClaim(
+                index,
                 content_ref(record["weights"]),
-                list(record["included"]),
+                tuple(record["included"]),
                 float(record["loss"]),
                 float(record["accuracy"]),
             )
@@ -282,44 +266,38 @@ class Aggregator(Role):
             loss=loss,
             accuracy=accuracy,
         )
-        return Prepared(ref, included, loss, accuracy)
+        return AggregateClaim(index, ref, tuple(included), loss, accuracy)
 
     def _aggregate(self, task: TaskView, current: RoundView, record: dict[str, Any]) -> None:
         index = current.index
-        prepared = self._prepare(task, current, record)
-        if prepared is None or self.stopped():
+        claim = self._prepare(task, current, record)
+        if claim is None or self.stopped():
             return
         fresh = self.chain.round(self.task_id)
         if fresh is None or fresh.index != index or fresh.aggregate is not None:
             return
         self.emit(
             "submitting",
-            f"aggregate {prepared.ref.cid} of {len(prepared.included)} updates",
+            f"aggregate {claim.weights.cid} of {len(claim.included)} updates",
             round=index,
         )
         try:
-            receipt = self.chain.submit_aggregate(
-                self.task_id, index, prepared.ref, prepared.included, *prepared.metrics
-            )
+            receipt = self.chain.submit_aggregate(self.task_id, claim)
         except ExtrinsicFailed as exc:
             self._aggregate_refused(index, exc)
             return
-        self._submitted(index, prepared, receipt)
+        self._submitted(claim, receipt)
 
-    def _finalize_then_submit(
-        self, task: TaskView, pending: RoundView, current: RoundView, prepared: Prepared
-    ) -> None:
-        """Finalize ``pending`` and submit ``current``'s aggregate in the same block."""
-        index = current.index
+    def _finalize_then_submit(self, pending: RoundView, claim: AggregateClaim) -> None:
+        """Finalize ``pending`` and submit the open round's aggregate in the same block."""
+        index = claim.round
         self.emit(
             "submitting",
-            f"aggregate {prepared.ref.cid} of {len(prepared.included)} updates, in the block "
+            f"aggregate {claim.weights.cid} of {len(claim.included)} updates, in the block "
             f"that finalizes round {pending.index}",
             round=index,
         )
-        finalized, submitted = self.chain.finalize_then_submit(
-            self.task_id, pending.index, index, prepared.ref, prepared.included, *prepared.metrics
-        )
+        finalized, submitted = self.chain.finalize_then_submit(self.task_id, pending.index, claim)
         if isinstance(finalized, ExtrinsicFailed):
             self._finalize_refused(finalized)
         else:
@@ -327,7 +305,7 @@ class Aggregator(Role):
         if isinstance(submitted, ExtrinsicFailed):
             self._aggregate_refused(index, submitted)
         else:
-            self._submitted(index, prepared, submitted)
+            self._submitted(claim, submitted)
 
     def _aggregate_refused(self, index: int, exc: ExtrinsicFailed) -> None:
         if exc.error == "PreviousRoundPending":
@@ -338,18 +316,19 @@ class Aggregator(Role):
             return
         raise exc
 
-    def _submitted(self, index: int, prepared: Prepared, receipt: Receipt) -> None:
+    def _submitted(self, claim: AggregateClaim, receipt: Receipt) -> None:
+        index = claim.round
         self.journal.update_round(index, status="submitted", block=receipt.block_number)
         self.emit(
             "aggregated",
-            f"aggregate {prepared.ref.cid} in block {receipt.block_number}",
+            f"aggregate {claim.weights.cid} in block {receipt.block_number}",
             round=index,
-            loss=prepared.loss,
-            accuracy=prepared.accuracy,
+            loss=claim.loss,
+            accuracy=claim.accuracy,
             samples=sum(
                 u.samples
                 for t, u in self.chain.updates(self.task_id, index).items()
-                if t in prepared.included and u.round == index
+                if t in claim.included and u.round == index
             ),
         )
 

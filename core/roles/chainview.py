@@ -6,7 +6,6 @@ unit tests use an in-memory stand-in with the same methods.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +13,7 @@ from substrateinterface import Keypair
 
 from ..chain.client import ChainClient
 from ..chain.commitment import update_commitment
-from ..chain.decentralml import DecentralMl
+from ..chain.decentralml import AggregateClaim, DecentralMl
 from ..errors import ChainError, ExtrinsicFailed
 from ..privacy import NO_PRIVACY, PrivacyTerms
 from ..types import Address, ContentRef, Receipt, enum_name, from_hex
@@ -316,25 +315,10 @@ class ChainPort(Protocol):
         salt: bytes,
     ) -> Receipt: ...
 
-    def submit_aggregate(
-        self,
-        task_id: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
-    ) -> Receipt: ...
+    def submit_aggregate(self, task_id: int, claim: AggregateClaim) -> Receipt: ...
 
     def finalize_then_submit(
-        self,
-        task_id: int,
-        pending: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
+        self, task_id: int, pending: int, claim: AggregateClaim
     ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
         """Finalize the pending round and submit the next one's aggregate in one block; each
         call's receipt or failure."""
@@ -465,32 +449,13 @@ class LiveChain:
             self.signer, task_id, round_index, update, samples, loss, accuracy, salt
         )
 
-    def submit_aggregate(
-        self,
-        task_id: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
-    ) -> Receipt:
-        return self.dml.submit_aggregate(
-            self.signer, task_id, round_index, weights, included, loss, accuracy
-        )
+    def submit_aggregate(self, task_id: int, claim: AggregateClaim) -> Receipt:
+        return self.dml.submit_aggregate(self.signer, task_id, claim)
 
     def finalize_then_submit(
-        self,
-        task_id: int,
-        pending: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[Address],
-        loss: float,
-        accuracy: float,
+        self, task_id: int, pending: int, claim: AggregateClaim
     ) -> tuple[Receipt | ExtrinsicFailed, Receipt | ExtrinsicFailed]:
-        return self.dml.finalize_then_submit(
-            self.signer, task_id, pending, round_index, weights, included, loss, accuracy
-        )
+        return self.dml.finalize_then_submit(self.signer, task_id, pending, claim)
 
     def challenge(self, task_id: int, round_index: int, evidence: ContentRef) -> Receipt:
         return self.dml.challenge_aggregate(self.signer, task_id, round_index, evidence)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from decentralml.core.chain.decentralml import AggregateClaim
 from decentralml.core.errors import ExtrinsicFailed, IntegrityError, StorageError, TrainingError
 from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.roles.aggregator import Aggregator
@@ -507,17 +508,10 @@ class FakeChain:
         lg.calls.append(("reveal_update", self._address))
         return lg.receipt("reveal_update")
 
-    def submit_aggregate(
-        self,
-        task_id: int,
-        round_index: int,
-        weights: ContentRef,
-        included: Sequence[str],
-        loss: float,
-        accuracy: float,
-    ) -> Receipt:
+    def submit_aggregate(self, task_id: int, claim: AggregateClaim) -> Receipt:
         lg, r = self.ledger, self.ledger.round
-        if r is None or r.index != round_index:
+        included = claim.included
+        if r is None or r.index != claim.round:
             raise fail("WrongRound")
         if r.status != "Open":
             raise fail("RoundNotOpen")
@@ -533,7 +527,9 @@ class FakeChain:
             if t not in lg.updates:
                 raise fail("UpdateNotFound")
         digest = updates_digest([lg.updates[t].content.digest for t in included])
-        agg = AggregateView(self._address, weights, tuple(included), digest, lg.now, loss, accuracy)
+        agg = AggregateView(
+            self._address, claim.weights, included, digest, lg.now, claim.loss, claim.accuracy
+        )
         lg.round = RoundView(**{**r.__dict__, "status": "Aggregated", "aggregate": agg})
         lg.calls.append(("submit_aggregate", self._address))
         return lg.receipt("submit_aggregate")

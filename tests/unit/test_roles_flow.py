@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from decentralml.core.chain.decentralml import AggregateClaim
 from decentralml.core.fl.weights import UpdateOrigin
 from decentralml.core.roles.base import Role
 from decentralml.core.roles.chainview import (
@@ -194,7 +195,9 @@ def test_aggregate_including_an_invalid_update_is_challenged(world: World) -> No
     drive(world, [t1], 3)  # t1 commits; everyone due has, so it reveals at once
     assert "t1" in world.ledger.updates
     weights = world.store.add_bytes(b"whatever").ref
-    FakeChain(world.ledger, "agg").submit_aggregate(TASK, 0, weights, ["t1", "bad"], 0.1, 0.9)
+    FakeChain(world.ledger, "agg").submit_aggregate(
+        TASK, AggregateClaim(0, weights, ("t1", "bad"), 0.1, 0.9)
+    )
     drive(world, [ver], 2)
     challenged = world.phases("verifier", "challenged")
     assert challenged and "invalid update from bad" in challenged[0].message

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from decentralml.core.chain.decentralml import AggregateClaim
 from decentralml.core.fl.weights import UpdateOrigin
 
 from .roles_world import SHAPES, TASK, FakeChain, World, drive, encode, make_world
@@ -121,7 +122,9 @@ def included_zero_delta(world: World) -> None:
     inject(world, "bad", {k: np.zeros(s, np.float32) for k, s in SHAPES.items()})
     drive(world, honest, 4)
     weights = world.store.add_bytes(b"whatever").ref
-    FakeChain(world.ledger, "agg").submit_aggregate(TASK, 0, weights, ["t1", "t2", "bad"], 0.1, 0.9)
+    FakeChain(world.ledger, "agg").submit_aggregate(
+        TASK, AggregateClaim(0, weights, ("t1", "t2", "bad"), 0.1, 0.9)
+    )
 
 
 def test_an_aggregate_including_a_zero_delta_is_challenged(world: World) -> None:
