@@ -21,7 +21,7 @@ import numpy as np
 from _results import ROOT  # noqa: F401 - puts the repository on sys.path
 from decentralml.core.chain.client import CallSpec, ChainClient
 from decentralml.core.chain.decentralml import DecentralMl, TaskTerms, licence
-from decentralml.core.config import IpfsConfig
+from decentralml.core.config import IpfsConfig, home_env
 from decentralml.core.errors import InputError
 from decentralml.core.fl import aggregate, demo_federation, encode_weights, initial_weights
 from decentralml.core.fl.data import save_dataset
@@ -192,17 +192,7 @@ def run_chain_scenario(
                 data.append(path)
             verifier_data = work / "verifier.npz"
             save_dataset(test, verifier_data)
-            env = {
-                **os.environ,
-                "XDG_CONFIG_HOME": str(work / "config"),
-                "DECENTRALML_KEYSTORE": str(work / "keystore"),
-                "DECENTRALML_CHAIN_URL": node.ws_url,
-                "DECENTRALML_IPFS_API": kubo.api_url,
-                "DECENTRALML_STATE": str(work / "state"),
-                "TF_CPP_MIN_LOG_LEVEL": "2",
-            }
-            env.pop("DECENTRALML_PASSWORD", None)
-            env.pop("DECENTRALML_CONFIG", None)
+            env = {**home_env(work, node.ws_url, kubo.api_url), "TF_CPP_MIN_LOG_LEVEL": "2"}
             out: dict[str, Any] = {"dropouts": dropouts}
             for name, privacy, agg_uri, ver_uri in (
                 ("plain", PrivacyTerms(), "//Bob", "//Charlie"),

@@ -41,8 +41,8 @@ DEFAULT_ERA_PERIOD = 256
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of secrets
 
 
-def _xdg(var: str, fallback: str) -> Path:
-    value = os.environ.get(var)
+def _xdg(var: str, fallback: str, env: Mapping[str, str] | None = None) -> Path:
+    value = (os.environ if env is None else env).get(var)
     return Path(value) if value else Path.home() / fallback
 
 
@@ -51,11 +51,30 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     explicit = env.get("DECENTRALML_CONFIG")
     if explicit:
         return Path(explicit).expanduser()
-    return _xdg("XDG_CONFIG_HOME", ".config") / "decentralml" / "config.toml"
+    return _xdg("XDG_CONFIG_HOME", ".config", env) / "decentralml" / "config.toml"
 
 
 def default_keystore() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "decentralml" / "keystore"
+
+
+def home_env(
+    home: Path, chain_url: str, ipfs_api: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a ``decentralml`` process kept to ``home``: its config directory,
+    keystore and state under it, the given node and IPFS API, and neither a config file nor a
+    password inherited from ``base`` (default: this process's environment)."""
+    env = {
+        **(os.environ if base is None else base),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "DECENTRALML_KEYSTORE": str(home / "keystore"),
+        "DECENTRALML_CHAIN_URL": chain_url,
+        "DECENTRALML_IPFS_API": ipfs_api,
+        "DECENTRALML_STATE": str(home / "state"),
+    }
+    env.pop("DECENTRALML_PASSWORD", None)
+    env.pop("DECENTRALML_CONFIG", None)
+    return env
 
 
 @dataclass(frozen=True)

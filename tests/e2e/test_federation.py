@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from decentralml.core.chain.client import ChainClient
 from decentralml.core.chain.decentralml import DecentralMl
-from decentralml.core.config import IpfsConfig
+from decentralml.core.config import IpfsConfig, home_env
 from decentralml.core.roles.chainview import content_ref
 from decentralml.core.roles.events import ProgressEvent, read_events
 from decentralml.core.storage.kubo import KuboStore
@@ -79,18 +79,8 @@ class Federation:
     running: list[RoleProcess]
 
     def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "XDG_CONFIG_HOME": str(self.home / "config"),
-            "DECENTRALML_KEYSTORE": str(self.home / "keystore"),
-            "DECENTRALML_CHAIN_URL": self.dev_node.ws_url,
-            "DECENTRALML_IPFS_API": self.kubo.api_url,
-            "DECENTRALML_STATE": str(self.home / "state"),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-        }
-        env.pop("DECENTRALML_PASSWORD", None)
-        env.pop("DECENTRALML_CONFIG", None)
-        return env
+        env = home_env(self.home, self.dev_node.ws_url, self.kubo.api_url)
+        return {**env, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
     def start(self, name: str, *args: str) -> RoleProcess:
         events = self.home / f"{name}.events.jsonl"

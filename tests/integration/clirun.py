@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from decentralml.core.config import home_env
 
 CLI = str(Path(sys.executable).parent / "decentralml")
 
@@ -17,16 +18,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 def make_runner(ws_url: str, ipfs_api: str, home: Path) -> Run:
     """A runner with its own config dir and keystore under ``home``; no password in the env."""
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "DECENTRALML_KEYSTORE": str(home / "keystore"),
-        "DECENTRALML_CHAIN_URL": ws_url,
-        "DECENTRALML_IPFS_API": ipfs_api,
-        "DECENTRALML_STATE": str(home / "state"),
-    }
-    env.pop("DECENTRALML_PASSWORD", None)
-    env.pop("DECENTRALML_CONFIG", None)
+    env = home_env(home, ws_url, ipfs_api)
 
     def run(
         *args: str,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from decentralml.core.config import SECRET_MASK, load_config
+from decentralml.core.config import SECRET_MASK, home_env, load_config
 from decentralml.core.errors import ConfigError
 
 
@@ -70,3 +70,33 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml", env={})
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(env={"DECENTRALML_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_a_home_env_keeps_a_process_to_its_home(tmp_path: Path) -> None:
+    base = {
+        "PATH": "/usr/bin",
+        "DECENTRALML_PASSWORD": "hunter2",
+        "DECENTRALML_CONFIG": "/etc/other.toml",
+        "DECENTRALML_KEYSTORE": "/root/keys",
+    }
+    env = home_env(tmp_path, "ws://127.0.0.1:9944", "http://127.0.0.1:5001", base)
+    assert env["PATH"] == "/usr/bin"
+    assert "DECENTRALML_PASSWORD" not in env and "DECENTRALML_CONFIG" not in env
+    assert env["DECENTRALML_KEYSTORE"] == str(tmp_path / "keystore")
+    assert env["DECENTRALML_STATE"] == str(tmp_path / "state")
+    assert env["XDG_CONFIG_HOME"] == str(tmp_path / "config")
+    assert env["DECENTRALML_CHAIN_URL"] == "ws://127.0.0.1:9944"
+    assert env["DECENTRALML_IPFS_API"] == "http://127.0.0.1:5001"
+    assert base["DECENTRALML_PASSWORD"] == "hunter2"  # the base is not changed
+    config = load_config(env=env)
+    assert config.chain.url == "ws://127.0.0.1:9944"
+    assert config.keys.keystore == tmp_path / "keystore"
+
+
+def test_the_config_file_is_found_through_the_given_environment(tmp_path: Path) -> None:
+    env = home_env(tmp_path, "ws://127.0.0.1:1", "http://127.0.0.1:2", {})
+    env.pop("DECENTRALML_CHAIN_URL")
+    path = tmp_path / "config" / "decentralml" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('[chain]\nurl = "ws://127.0.0.1:9955"\n')
+    assert load_config(env=env).chain.url == "ws://127.0.0.1:9955"
