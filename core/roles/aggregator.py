@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from ..chain.decentralml import AggregateClaim
 from ..errors import ExtrinsicFailed
@@ -111,26 +111,14 @@ class Aggregator(Role):
         # Rounds are pipelined: the round aggregated last waits out its challenge window
         # while the next one (opened on its aggregate) takes commitments and reveals.
         pending = self.chain.pending(self.task_id)
-        if pending is not None:
-            if pending.status == "Failed":
-                self._finalize(task, pending)
-            elif pending.status == "Aggregated":
-                agg = pending.aggregate
-                over = agg is not None and block + 1 > agg.submitted_at + task.challenge_window
-                ahead = self._ahead(task, pending, block)
-                if over and ahead is not None:
-                    self._finalize_then_submit(pending, ahead)
-                    return
-                if over:
-                    self._finalize(task, pending)
-                else:
-                    self.emit("waiting", "challenge window open", round=pending.index, once=True)
-            else:
-                self.emit("waiting", f"round {pending.status}", round=pending.index, once=True)
-            if self.stopped():
-                return
-            pending = self.chain.pending(self.task_id)
         current = self.chain.round(self.task_id)
+        if pending is not None:
+            settled = self._settle(task, pending, current, block)
+            if settled == "both" or self.stopped():
+                return
+            if settled == "finalized":
+                pending = self.chain.pending(self.task_id)
+                current = self.chain.round(self.task_id)
         if current is None:
             if pending is None:
                 self._maybe_start(task)
@@ -140,6 +128,29 @@ class Aggregator(Role):
             self.emit("waiting", f"round {pending.index} pending", round=current.index, once=True)
             return
         self._open_round(task, current, block)
+
+    def _settle(
+        self, task: TaskView, pending: RoundView, current: RoundView | None, block: int
+    ) -> Literal["nothing", "finalized", "both"]:
+        """Finalize ``pending`` when it may be: "finalized" when the call was sent alone,
+        "both" when the open round's aggregate went with it (same block)."""
+        if pending.status == "Failed":
+            self._finalize(task, pending)
+            return "finalized"
+        if pending.status != "Aggregated":
+            self.emit("waiting", f"round {pending.status}", round=pending.index, once=True)
+            return "nothing"
+        agg = pending.aggregate
+        over = agg is not None and block + 1 > agg.submitted_at + task.challenge_window
+        ahead = self._ahead(task, pending, current, block)
+        if not over:
+            self.emit("waiting", "challenge window open", round=pending.index, once=True)
+            return "nothing"
+        if ahead is not None:
+            self._finalize_then_submit(pending, ahead)
+            return "both"
+        self._finalize(task, pending)
+        return "finalized"
 
     # ---- round phases ----------------------------------------------------------------------------
     def _maybe_start(self, task: TaskView) -> None:
@@ -200,7 +211,9 @@ class Aggregator(Role):
             return
         self._aggregate(task, current, record)
 
-    def _ahead(self, task: TaskView, pending: RoundView, block: int) -> AggregateClaim | None:
+    def _ahead(
+        self, task: TaskView, pending: RoundView, current: RoundView | None, block: int
+    ) -> AggregateClaim | None:
         """While ``pending`` waits out its challenge window: the open round's aggregate,
         computed and uploaded as soon as its reveals are in (as if ``pending`` stands, which
         is the only case the open round survives), so that it can be submitted in the block
@@ -208,7 +221,6 @@ class Aggregator(Role):
         waits for its shares; the last round this aggregator is to finalize has no next)."""
         if secure.is_secure(task) or self._last_to_finalize():
             return None
-        current = self.chain.round(self.task_id)
         if current is None or current.aggregate is not None or current.status != "Open":
             return None
         if pending.aggregate is None or current.base.digest != pending.aggregate.weights.digest:
