@@ -55,6 +55,16 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
             "--poll", type=float, default=1.0, metavar="S", help="seconds between chain reads"
         )
 
+    def keep_pins(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--keep-pins",
+            type=pins_kept,
+            default=2,
+            metavar="N|all",
+            help="finalized rounds whose updates stay pinned on this peer (default 2, at least "
+            "2); all keeps every update (an archive for audits)",
+        )
+
     p = cmd(sub, "train", "role_train", "train on local data in every round of a task")
     common(p)
     p.add_argument("--data", required=True, metavar="PATH", help="CSV, NPZ or image folder")
@@ -85,9 +95,29 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
         help="FAULT INJECTION for tests: wait S seconds after fetching and checking a round's "
         "updates, before combining them (a window in which to kill the aggregator)",
     )
+    keep_pins(p)
     p = cmd(sub, "verify", "role_verify", "recompute and evaluate aggregates; challenge bad ones")
     common(p)
+    keep_pins(p)
     p.add_argument("--data", required=True, metavar="PATH", help="held-out data (CSV, NPZ, images)")
+
+
+def pins_kept(text: str) -> int | None:
+    """``--keep-pins``: a number of rounds (at least 2) or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        rounds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--keep-pins takes a number of rounds or 'all', got {text!r}"
+        ) from None
+    if rounds < 2:
+        raise argparse.ArgumentTypeError(
+            f"--keep-pins must be at least 2 (a copy of the previous round's update is "
+            f"evidence), got {rounds}"
+        )
+    return rounds
 
 
 def _stop_children(grace_s: float = 3.0) -> None:
@@ -167,7 +197,12 @@ def _run_role(ctx: Context, args: argparse.Namespace, role_name: str) -> None:
         journal = Journal(state_dir, role=role_name, task=args.task, account=address)
         events = EventLog(args.events, stream=sys.stdout if ctx.json else None)
         chain = LiveChain(client, signer)
-        options = RoleOptions(task=args.task, poll_s=args.poll, max_rounds=args.rounds)
+        options = RoleOptions(
+            task=args.task,
+            poll_s=args.poll,
+            max_rounds=args.rounds,
+            keep_pins=getattr(args, "keep_pins", 2),
+        )
         common: dict[str, Any] = {"stop": stop}
         parts = (chain, store, FlLearning(), journal, events, options)
         role: Any

@@ -73,7 +73,7 @@ class Aggregator(Role):
         super().__init__(*args, **kw)
         self.tamper = tamper
         self.pause_after_fetch = pause_after_fetch
-        self.prefetch = Prefetcher(self.store)
+        self.prefetch = Prefetcher(self.store, keep_rounds=self.options.keep_pins)
         self._params: dict[str, Any] | None = None
 
     def aggregation_period(self) -> int:

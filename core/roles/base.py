@@ -68,6 +68,9 @@ class RoleOptions:
     """Stop after this many rounds done (trainer: submitted; aggregator: finalized; verifier:
     verified). None: until the task ends."""
     max_backoff_s: float = 15.0
+    keep_pins: int | None = 2
+    """Finalized rounds whose updates the aggregator and verifiers keep pinned (at least 2);
+    None keeps every update pinned (an archive for audits)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

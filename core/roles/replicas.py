@@ -74,8 +74,9 @@ class Prefetcher:
     _held: dict[int, int] = field(default_factory=dict)
     _last_round: dict[str, int] = field(default_factory=dict)
     """The latest round each pinned content was revealed for (a copy may reappear later)."""
-    keep_rounds: int = 2
-    """Finalized rounds whose updates stay pinned (at least 2: see the module's docs)."""
+    keep_rounds: int | None = 2
+    """Finalized rounds whose updates stay pinned (at least 2: see the module's docs); None
+    keeps every one pinned."""
 
     def round(self, chain: Any, task_id: int, current: RoundView | None) -> None:
         """Pin the open round's revealed updates not pinned yet (the update map is read only
@@ -121,7 +122,10 @@ class Prefetcher:
     def release(self, finalized: int) -> list[str]:
         """After round ``finalized`` is finalized: unpin the updates last revealed for a round
         more than ``keep_rounds - 1`` rounds before it; returns what was unpinned. A store
-        that cannot unpin, or a failed unpin, keeps the pin (tried again next time)."""
+        that cannot unpin, or a failed unpin, keeps the pin (tried again next time). With
+        ``keep_rounds`` None nothing is unpinned."""
+        if self.keep_rounds is None:
+            return []
         before = finalized - max(self.keep_rounds, 2) + 1
         unpin = getattr(self.store, "unpin", None)
         released: list[str] = []

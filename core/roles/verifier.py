@@ -47,7 +47,7 @@ class Verifier(Role):
         super().__init__(*args, **kw)
         self.data_path = data
         self.dataset: Any = None
-        self.prefetch = Prefetcher(self.store)
+        self.prefetch = Prefetcher(self.store, keep_rounds=self.options.keep_pins)
 
     def verified_rounds(self) -> int:
         return sum(1 for r in self.journal.rounds().values() if r.get("verdict"))

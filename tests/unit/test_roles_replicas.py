@@ -142,3 +142,26 @@ def test_a_failed_unpin_keeps_the_pin_and_is_tried_again() -> None:
     assert prefetch.release(3) == [] and "bafy-r0" in store.pinned  # the unpin failed
     store.broken = False
     assert prefetch.release(3) == ["bafy-r0"] and store.pinned == set()
+
+
+def test_an_archive_keeps_every_update_pinned() -> None:
+    store = FakeStore()
+    store.blobs["bafy-r0"] = b"x"
+    prefetch = Prefetcher(store, keep_rounds=None)
+    assert prefetch.ensure("bafy-r0", round_index=0)
+    assert prefetch.release(10) == [] and store.pinned == {"bafy-r0"}
+
+
+def test_keep_pins_is_a_number_of_rounds_or_all() -> None:
+    from decentralml.core.cli import build_parser
+
+    parser = build_parser()
+    base = ["aggregate", "--task", "0", "--account", "//Bob"]
+    assert parser.parse_args(base).keep_pins == 2
+    assert parser.parse_args([*base, "--keep-pins", "5"]).keep_pins == 5
+    assert parser.parse_args([*base, "--keep-pins", "all"]).keep_pins is None
+    for bad in ("1", "many"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base, "--keep-pins", bad])
+    verify = ["verify", "--task", "0", "--account", "//Bob", "--data", "x.npz"]
+    assert parser.parse_args([*verify, "--keep-pins", "all"]).keep_pins is None
