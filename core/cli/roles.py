@@ -59,7 +59,7 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
         p.add_argument(
             "--keep-pins",
             type=pins_kept,
-            default=2,
+            default=2,  # KEEP_ROUNDS, not imported to build the parser (it loads the chain client)
             metavar="N|all",
             help="finalized rounds whose updates stay pinned on this peer (default 2, at least "
             "2); all keeps every update (an archive for audits)",
@@ -104,6 +104,8 @@ def register_role_commands(sub: Any, cmd: Any) -> None:
 
 def pins_kept(text: str) -> int | None:
     """``--keep-pins``: a number of rounds (at least 2) or ``all`` (None)."""
+    from ..roles.replicas import KEEP_ROUNDS
+
     if text.strip().lower() == "all":
         return None
     try:
@@ -112,9 +114,9 @@ def pins_kept(text: str) -> int | None:
         raise argparse.ArgumentTypeError(
             f"--keep-pins takes a number of rounds or 'all', got {text!r}"
         ) from None
-    if rounds < 2:
+    if rounds < KEEP_ROUNDS:
         raise argparse.ArgumentTypeError(
-            f"--keep-pins must be at least 2 (a copy of the previous round's update is "
+            f"--keep-pins must be at least {KEEP_ROUNDS} (a copy of the previous round's update is "
             f"evidence), got {rounds}"
         )
     return rounds
@@ -201,7 +203,7 @@ def _run_role(ctx: Context, args: argparse.Namespace, role_name: str) -> None:
             task=args.task,
             poll_s=args.poll,
             max_rounds=args.rounds,
-            keep_pins=getattr(args, "keep_pins", 2),
+            keep_pins=getattr(args, "keep_pins", RoleOptions.keep_pins),
         )
         common: dict[str, Any] = {"stop": stop}
         parts = (chain, store, FlLearning(), journal, events, options)

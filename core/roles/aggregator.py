@@ -142,7 +142,7 @@ class Aggregator(Role):
             return "nothing"
         agg = pending.aggregate
         over = agg is not None and block + 1 > agg.submitted_at + task.challenge_window
-        ahead = self._ahead(task, pending, current, block)
+        ahead = self._ahead(task, pending, current, block)  # prepared during the window
         if not over:
             self.emit("waiting", "challenge window open", round=pending.index, once=True)
             return "nothing"

@@ -31,6 +31,7 @@ from ..storage.kubo import ContentStore
 from .chainview import ChainPort, ModelFiles, TaskView
 from .events import EventLog, ProgressEvent
 from .learning import Learning
+from .replicas import KEEP_ROUNDS
 from .state import Journal
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class RoleOptions:
     """Stop after this many rounds done (trainer: submitted; aggregator: finalized; verifier:
     verified). None: until the task ends."""
     max_backoff_s: float = 15.0
-    keep_pins: int | None = 2
+    keep_pins: int | None = KEEP_ROUNDS
     """Finalized rounds whose updates the aggregator and verifiers keep pinned (at least 2);
     None keeps every update pinned (an archive for audits)."""
     extra: dict[str, Any] = field(default_factory=dict)

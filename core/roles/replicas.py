@@ -29,6 +29,10 @@ from typing import Any
 from ..errors import StorageError
 from .chainview import RoundView, UpdateView
 
+KEEP_ROUNDS = 2
+"""Finalized rounds whose updates stay pinned by default, and the fewest allowed: the previous
+round's updates are evidence against a copy in the next."""
+
 log = logging.getLogger(__name__)
 
 PIN_TIMEOUT_S = 10.0
@@ -74,7 +78,7 @@ class Prefetcher:
     _held: dict[int, int] = field(default_factory=dict)
     _last_round: dict[str, int] = field(default_factory=dict)
     """The latest round each pinned content was revealed for (a copy may reappear later)."""
-    keep_rounds: int | None = 2
+    keep_rounds: int | None = KEEP_ROUNDS
     """Finalized rounds whose updates stay pinned (at least 2: see the module's docs); None
     keeps every one pinned."""
 
@@ -126,7 +130,7 @@ class Prefetcher:
         ``keep_rounds`` None nothing is unpinned."""
         if self.keep_rounds is None:
             return []
-        before = finalized - max(self.keep_rounds, 2) + 1
+        before = finalized - max(self.keep_rounds, KEEP_ROUNDS) + 1
         unpin = getattr(self.store, "unpin", None)
         released: list[str] = []
         for cid, last in sorted(self._last_round.items()):
